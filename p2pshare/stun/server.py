@@ -1,0 +1,271 @@
+"""The STUN server's UDP shell: recvfrom -> `codec.answer` -> sendto, per-source rate limit.
+
+`serve_stun` binds one UDP socket per host (IPv6 sockets with IPV6_V6ONLY, so "0.0.0.0"
+and "::" share a port), reports the bound `(host, port)` pairs through `task_status`,
+and answers until cancelled. Nothing a peer sends, and no failing send, ends it: each
+datagram that gets no answer is counted in `Metrics.stun_dropped` by reason.
+
+Modelled on hypercorn's `trio/udp_server.py` (a `started()` report, then a receive loop),
+with one change for speed: after trio reports the socket readable, the loop drains up to
+`BATCH_DATAGRAMS` datagrams with non-blocking calls before yielding, instead of one
+`await` per datagram. A reply that the kernel will not take at once is dropped (STUN
+clients retransmit), so the loop never waits on a send.
+
+`python -m p2pshare.stun.server --port P` runs it alone (for benchmarks).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import errno
+import logging
+import socket
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import trio
+
+from p2pshare.config import Limits
+from p2pshare.errors import ConfigError
+from p2pshare.metrics import Metrics
+from p2pshare.ratelimit import KeyedBuckets
+from p2pshare.stun.codec import Reason, SourceAddress, StunDecodeError, answer
+
+__all__ = ["StunBindError", "StunEndpoint", "main", "serve_stun"]
+
+log = logging.getLogger(__name__)
+
+RECV_BYTES = 2048
+"""Receive buffer per datagram; longer datagrams arrive truncated and fail the length check."""
+BATCH_DATAGRAMS = 64
+"""Datagrams handled per wake-up before other tasks get a turn."""
+SOCKET_RCVBUF_BYTES = 1 << 20
+"""Asked-for kernel receive buffer (capped by net.core.rmem_max), to absorb bursts."""
+PORT_ATTEMPTS = 8
+"""With port 0: tries to find a port free for IPv4 and IPv6 alike."""
+_NO_IPV6_ERRNOS = frozenset({errno.EAFNOSUPPORT, errno.EADDRNOTAVAIL, errno.EPROTONOSUPPORT})
+
+
+class StunBindError(ConfigError):
+    """A requested STUN address cannot be resolved or bound; the message names it.
+
+    A `ConfigError`: the configured hosts and port are not usable on this machine, and
+    the CLI reports it as such (one line, exit status 2).
+    """
+
+
+class _PortTaken(Exception):
+    """The port picked for the first socket is taken for a later one (port 0 only)."""
+
+
+class StunEndpoint:
+    """What happens to one datagram: rate limit by source IP, answer, send, count.
+
+    Shared by the sockets of one server. `now_s` is trio's clock (the caller passes it).
+    """
+
+    __slots__ = ("_buckets", "_dropped", "_requests", "_responses")
+
+    def __init__(self, metrics: Metrics, limits: Limits) -> None:
+        self._buckets: KeyedBuckets[str] = KeyedBuckets(limits.stun_rate_per_s, limits.stun_burst)
+        self._requests = metrics.stun_requests
+        self._responses = metrics.stun_responses
+        self._dropped = metrics.stun_dropped
+
+    def handle(self, sock: socket.socket, data: bytes, source: SourceAddress, now_s: float) -> None:
+        """Answer `data` from `source` on `sock`, or count why not. Never raises OSError."""
+        if not self._buckets.take(source[0], now_s):
+            self._dropped.inc(Reason.RATE_LIMITED)
+            return
+        try:
+            kind, reply = answer(data, source)
+        except StunDecodeError as exc:
+            self._dropped.inc(exc.reason)
+            return
+        self._requests.inc()
+        try:
+            sock.sendto(reply, source)
+        except OSError:  # EAGAIN, EPERM (firewall), ENETUNREACH, EACCES, ...
+            self._dropped.inc(Reason.SEND_FAILED)
+            return
+        self._responses.inc(kind)
+
+
+async def serve_stun(
+    hosts: Sequence[str],
+    port: int,
+    metrics: Metrics,
+    limits: Limits,
+    *,
+    task_status: trio.TaskStatus[list[tuple[str, int]]] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Answer STUN Binding requests on UDP `port` of each of `hosts` until cancelled.
+
+    Reports the bound `(host, port)` pairs; with `port` 0 every socket gets the same
+    free port. "::" is skipped quietly when the machine has no IPv6 and another host
+    is bound. Raises `StunBindError` if any other host cannot be resolved or bound.
+    """
+    sockets = await _bind_all(hosts, port)
+    try:
+        endpoint = StunEndpoint(metrics, limits)
+        async with trio.open_nursery() as nursery:
+            for sock in sockets:
+                nursery.start_soon(_serve_socket, sock, endpoint)
+            bound = [(str(s.getsockname()[0]), int(s.getsockname()[1])) for s in sockets]
+            log.info("STUN listening on %s", ", ".join(f"{h} port {p}" for h, p in bound))
+            task_status.started(bound)
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+async def _serve_socket(sock: socket.socket, endpoint: StunEndpoint) -> None:
+    recvfrom = sock.recvfrom
+    handle = endpoint.handle
+    current_time = trio.current_time
+    while True:
+        await trio.lowlevel.wait_readable(sock)
+        now_s = current_time()
+        for _ in range(BATCH_DATAGRAMS):
+            try:
+                data, source = recvfrom(RECV_BYTES)
+            except BlockingIOError:
+                break
+            except OSError:  # an ICMP error reported on the socket: not about a datagram
+                continue
+            handle(sock, data, source, now_s)
+
+
+async def _bind_all(hosts: Sequence[str], port: int) -> list[socket.socket]:
+    targets = await _resolve(hosts, port)
+    attempts = PORT_ATTEMPTS if port == 0 else 1
+    for attempt in range(1, attempts + 1):
+        try:
+            return _bind_targets(
+                targets, port, skip_missing_ipv6=len(hosts) > 1, retry=attempt < attempts
+            )
+        except _PortTaken:
+            continue
+    raise AssertionError("unreachable: the last attempt raises StunBindError")
+
+
+_Target = tuple[str, socket.AddressFamily, tuple[Any, ...]]
+"""(requested host, family, socket address) of one socket to bind."""
+
+
+async def _resolve(hosts: Sequence[str], port: int) -> list[_Target]:
+    """A target per socket to bind, IPv4 first, without repeats."""
+    targets: list[_Target] = []
+    for host in hosts:
+        try:
+            infos = await trio.socket.getaddrinfo(
+                host, port, type=socket.SOCK_DGRAM, flags=socket.AI_PASSIVE
+            )
+        except socket.gaierror as exc:
+            if host == "::" and len(hosts) > 1:
+                log.info("no IPv6 here (%s): STUN not listening on ::", exc)
+                continue
+            raise StunBindError(f"cannot resolve STUN host {host!r}: {exc}") from exc
+        for family, _, _, _, sockaddr in infos:
+            known = any(f == family and a == tuple(sockaddr) for _, f, a in targets)
+            if family in (socket.AF_INET, socket.AF_INET6) and not known:
+                targets.append((host, family, tuple(sockaddr)))
+    targets.sort(key=lambda target: target[1] != socket.AF_INET)
+    return targets
+
+
+def _bind_targets(
+    targets: list[_Target], port: int, *, skip_missing_ipv6: bool, retry: bool
+) -> list[socket.socket]:
+    """One socket per target; with port 0, all on the port the first one got.
+
+    Raises `_PortTaken` if `retry` and that port is taken for a later target.
+    """
+    bound: list[socket.socket] = []
+    chosen = port
+    try:
+        for host, family, sockaddr in targets:
+            try:
+                sock = socket.socket(family, socket.SOCK_DGRAM)
+                try:
+                    _configure(sock, family)
+                    sock.bind((sockaddr[0], chosen, *sockaddr[2:]))  # IPv6 keeps its scope id
+                except OSError:
+                    sock.close()
+                    raise
+            except OSError as exc:
+                if host == "::" and skip_missing_ipv6 and exc.errno in _NO_IPV6_ERRNOS:
+                    log.info("no IPv6 here (%s): STUN not listening on ::", exc)
+                    continue
+                if retry and port == 0 and chosen != 0 and exc.errno == errno.EADDRINUSE:
+                    raise _PortTaken from exc
+                raise StunBindError(
+                    f"cannot bind STUN to {host} UDP port {chosen}: {exc.strerror or exc}"
+                ) from exc
+            bound.append(sock)
+            if chosen == 0:
+                chosen = int(sock.getsockname()[1])
+    except BaseException:
+        for sock in bound:
+            sock.close()
+        raise
+    if not bound:
+        raise StunBindError("no STUN socket could be bound")
+    return bound
+
+
+def _configure(sock: socket.socket, family: socket.AddressFamily) -> None:
+    if family == socket.AF_INET6:
+        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+    sock.setblocking(False)
+    with contextlib.suppress(OSError):  # a smaller buffer still works
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, SOCKET_RCVBUF_BYTES)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the STUN server alone; prints `listening HOST PORT` per socket once bound."""
+    parser = argparse.ArgumentParser(prog="python -m p2pshare.stun.server", description=__doc__)
+    parser.add_argument(
+        "--host", action="append", help="address to listen on (repeatable; default 0.0.0.0 and ::)"
+    )
+    parser.add_argument("--port", type=int, default=3478, help="UDP port, 0 for any (default 3478)")
+    defaults = Limits()
+    parser.add_argument(
+        "--rate-per-s",
+        type=float,
+        default=defaults.stun_rate_per_s,
+        help=f"requests per second per source IP (default {defaults.stun_rate_per_s:g})",
+    )
+    parser.add_argument(
+        "--burst",
+        type=int,
+        default=defaults.stun_burst,
+        help=f"requests a source may send at once (default {defaults.stun_burst})",
+    )
+    args = parser.parse_args(argv)
+    limits = Limits(stun_rate_per_s=args.rate_per_s, stun_burst=args.burst)
+    hosts = args.host or ["0.0.0.0", "::"]
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+
+    async def run() -> None:
+        async with trio.open_nursery() as nursery:
+            bound = await nursery.start(serve_stun, hosts, args.port, Metrics(), limits)
+            for host, port in bound:
+                print(f"listening {host} {port}", flush=True)
+
+    failed: list[str] = []
+    try:
+        trio.run(run)
+    except* StunBindError as group:
+        failed.extend(str(exc) for exc in group.exceptions)
+    except* KeyboardInterrupt:
+        pass
+    for message in failed:
+        print(f"error: {message}", file=sys.stderr)
+    return 2 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
