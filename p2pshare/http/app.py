@@ -1,0 +1,341 @@
+"""The ASGI application: the web client, its configuration, health, metrics, signaling.
+
+Routes:
+  GET  /, /r/<room>        the app (one page; the room and the secret come from the URL)
+  GET  /<asset path>       static files of the web client
+  GET  /config.json        ICE servers for the browser (the built-in STUN at the host it used)
+  GET  /healthz            200 while taking new rooms, 503 while draining
+  GET  /metrics            Prometheus text
+  WS   /ws/<room>          signaling (see docs/protocol.md)
+
+A GET never touches a room: link-preview bots that fetch a shared link cannot
+join, consume or disturb it.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import ipaddress
+import json
+import re
+import time
+from collections.abc import Iterable
+
+from hypercorn.typing import (
+    ASGIReceiveCallable,
+    ASGISendCallable,
+    HTTPScope,
+    Scope,
+    WebsocketScope,
+)
+
+from p2pshare import __version__
+from p2pshare.config import Config
+from p2pshare.http.static import Asset, StaticFiles
+from p2pshare.metrics import Metrics
+from p2pshare.signaling.service import Disconnect, SignalingService
+
+__all__ = ["SECURITY_HEADERS", "App", "client_address", "ice_servers_for"]
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'none'",
+        # 'wasm-unsafe-eval' lets the vendored hash-wasm compile its module; no JS eval.
+        "script-src 'self' 'wasm-unsafe-eval'",
+        "style-src 'self'",
+        "img-src 'self' blob:",
+        # 'self' covers ws:/wss: to this origin too (CSP level 3).
+        "connect-src 'self'",
+        "worker-src 'self'",
+        "manifest-src 'self'",
+        "base-uri 'none'",
+        "form-action 'none'",
+        "frame-ancestors 'none'",
+    ]
+)
+PERMISSIONS_POLICY = ", ".join(
+    f"{feature}=()"
+    for feature in (
+        "accelerometer",
+        "autoplay",
+        "camera",
+        "display-capture",
+        "geolocation",
+        "gyroscope",
+        "hid",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "serial",
+        "usb",
+        "browsing-topics",
+    )
+)
+SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
+    (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"permissions-policy", PERMISSIONS_POLICY.encode()),
+    (b"x-frame-options", b"DENY"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+    (b"cross-origin-resource-policy", b"same-origin"),
+)
+_APP_PATH = re.compile(r"^/(?:r/[^/]*)?$")
+_WS_PATH = re.compile(r"^/ws/([^/]*)$")
+_HOSTNAME = re.compile(r"^[A-Za-z0-9.-]{1,253}$")
+
+
+def client_address(scope: HTTPScope | WebsocketScope, trust_proxy: bool) -> str:
+    """The client's address: the socket peer, or the last X-Forwarded-For hop if trusted.
+
+    The last hop is the one our own proxy added; several header lines form one list
+    (HAProxy's `option forwardfor` adds a line after any the client sent).
+    """
+    if trust_proxy:
+        lines = [value for name, value in scope["headers"] if name == b"x-forwarded-for"]
+        if lines:
+            last = lines[-1].decode("latin-1").split(",")[-1].strip()
+            if last:
+                return last
+    client = scope.get("client")
+    return client[0] if client else "unknown"
+
+
+def _request_host(scope: HTTPScope) -> str | None:
+    """The host name the browser used (from Host), formatted for a URL, or None if odd."""
+    raw_host = next((value for name, value in scope["headers"] if name == b"host"), None)
+    if raw_host is not None:
+        host = raw_host.decode("latin-1").strip()
+    else:
+        server = scope.get("server")
+        host = server[0] if server else ""
+    if host.startswith("["):  # [v6]:port
+        literal = host[1 : host.find("]")] if "]" in host else ""
+        try:
+            return f"[{ipaddress.IPv6Address(literal.split('%')[0])}]"
+        except ValueError:
+            return None
+    name = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+    if ":" in name:  # a bare IPv6 literal (from scope["server"])
+        try:
+            return f"[{ipaddress.IPv6Address(name)}]"
+        except ValueError:
+            return None
+    return name if _HOSTNAME.match(name) else None
+
+
+def _turn_credentials(secret: str, ttl_s: int, now_s: float) -> tuple[str, str]:
+    """coturn's use-auth-secret scheme: username '<expiry>:p2pshare', HMAC-SHA1 password."""
+    username = f"{int(now_s) + ttl_s}:p2pshare"
+    digest = hmac.new(secret.encode(), username.encode(), hashlib.sha1).digest()
+    return username, base64.b64encode(digest).decode()
+
+
+def ice_servers_for(config: Config, host: str | None, now_s: float) -> list[dict[str, object]]:
+    """The RTCIceServer list for a browser that reached us at `host`."""
+    servers: list[dict[str, object]] = []
+    if config.stun_port and host:
+        servers.append({"urls": [f"stun:{host}:{config.stun_port}"]})
+    stun_urls = [url for url in config.ice_servers if url.startswith(("stun:", "stuns:"))]
+    turn_urls = [url for url in config.ice_servers if url.startswith(("turn:", "turns:"))]
+    if stun_urls:
+        servers.append({"urls": stun_urls})
+    if turn_urls:
+        entry: dict[str, object] = {"urls": turn_urls}
+        if config.turn_secret:
+            entry["username"], entry["credential"] = _turn_credentials(
+                config.turn_secret, config.turn_ttl_s, now_s
+            )
+        servers.append(entry)
+    return servers
+
+
+class _AsgiWebSocket:
+    """Adapts one ASGI WebSocket connection to the signaling service's `WebSocketPort`."""
+
+    __slots__ = ("_receive", "_send", "address")
+
+    def __init__(self, receive: ASGIReceiveCallable, send: ASGISendCallable, address: str) -> None:
+        self._receive = receive
+        self._send = send
+        self.address = address
+
+    async def receive(self) -> str | bytes | Disconnect:
+        event = await self._receive()
+        if event["type"] == "websocket.receive":
+            text = event.get("text")
+            if text is not None:
+                return text
+            return event.get("bytes") or b""
+        if event["type"] == "websocket.disconnect":
+            return Disconnect(int(event.get("code", 1005)))
+        return Disconnect(1005)
+
+    async def send(self, text: str) -> None:
+        await self._send({"type": "websocket.send", "text": text, "bytes": None})
+
+    async def close(self, code: int, reason: str) -> None:
+        await self._send({"type": "websocket.close", "code": code, "reason": reason})
+
+
+class App:
+    """The ASGI callable. One instance per server process."""
+
+    def __init__(
+        self, config: Config, static: StaticFiles, signaling: SignalingService, metrics: Metrics
+    ) -> None:
+        self.config = config
+        self.static = static
+        self.signaling = signaling
+        self.metrics = metrics
+
+    async def __call__(
+        self, scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable
+    ) -> None:
+        if scope["type"] == "http":
+            await self._http(scope, send)
+        elif scope["type"] == "websocket":
+            await self._websocket(scope, receive, send)
+        elif scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+
+    # --- WebSocket -----------------------------------------------------------
+
+    async def _websocket(
+        self, scope: WebsocketScope, receive: ASGIReceiveCallable, send: ASGISendCallable
+    ) -> None:
+        event = await receive()
+        if event["type"] != "websocket.connect":
+            return
+        match = _WS_PATH.match(scope["path"])
+        if match is None:
+            await send({"type": "websocket.close", "code": 1008, "reason": "unknown path"})
+            return
+        await send({"type": "websocket.accept", "subprotocol": None, "headers": []})
+        port = _AsgiWebSocket(receive, send, client_address(scope, self.config.trust_proxy))
+        await self.signaling.handle(port, match.group(1))
+
+    # --- HTTP ----------------------------------------------------------------
+
+    async def _http(self, scope: HTTPScope, send: ASGISendCallable) -> None:
+        method = scope["method"]
+        path = scope["path"]
+        if method not in ("GET", "HEAD"):
+            await self._respond(
+                send, scope, 405, b"method not allowed\n", extra=[(b"allow", b"GET, HEAD")]
+            )
+            return
+        if _APP_PATH.match(path):
+            await self._asset(send, scope, self.static.index)
+        elif path == "/config.json":
+            await self._config_json(send, scope)
+        elif path == "/healthz":
+            await self._healthz(send, scope)
+        elif path == "/metrics":
+            body = self.metrics.render().encode()
+            await self._respond(
+                send, scope, 200, body, content_type=b"text/plain; version=0.0.4; charset=utf-8"
+            )
+        elif (asset := self.static.get(path)) is not None:
+            await self._asset(send, scope, asset)
+        else:
+            await self._respond(send, scope, 404, b"not found\n")
+
+    async def _config_json(self, send: ASGISendCallable, scope: HTTPScope) -> None:
+        limits = self.config.limits
+        body = {
+            "version": __version__,
+            "iceServers": ice_servers_for(self.config, _request_host(scope), time.time()),
+            "maxReceivers": limits.max_receivers_per_room,
+            "maxFrameBytes": limits.max_frame_bytes,
+            "heartbeatS": limits.heartbeat_interval_s,
+        }
+        await self._respond(
+            send, scope, 200, json.dumps(body).encode(), content_type=b"application/json"
+        )
+
+    async def _healthz(self, send: ASGISendCallable, scope: HTTPScope) -> None:
+        draining = self.signaling.draining
+        body = {
+            "status": "draining" if draining else "ok",
+            "rooms": len(self.signaling.rooms),
+            "connections": self.signaling.connection_count,
+        }
+        await self._respond(
+            send,
+            scope,
+            503 if draining else 200,
+            json.dumps(body).encode(),
+            content_type=b"application/json",
+        )
+
+    async def _asset(self, send: ASGISendCallable, scope: HTTPScope, asset: Asset) -> None:
+        headers = [
+            (b"etag", asset.etag.encode()),
+            (b"vary", b"accept-encoding"),
+            (b"cache-control", b"no-cache"),
+        ]
+        for name, value in scope["headers"]:
+            if name == b"if-none-match" and asset.etag.encode() in value:
+                await self._respond(send, scope, 304, b"", extra=headers, content_type=None)
+                return
+        body = asset.body
+        if asset.gzip_body is not None and _accepts_gzip(scope["headers"]):
+            body = asset.gzip_body
+            headers.append((b"content-encoding", b"gzip"))
+        await self._respond(
+            send, scope, 200, body, extra=headers, content_type=asset.content_type.encode()
+        )
+
+    async def _respond(
+        self,
+        send: ASGISendCallable,
+        scope: HTTPScope,
+        status: int,
+        body: bytes,
+        *,
+        extra: Iterable[tuple[bytes, bytes]] = (),
+        content_type: bytes | None = b"text/plain; charset=utf-8",
+    ) -> None:
+        headers = list(SECURITY_HEADERS)
+        headers.extend(extra)
+        if content_type is not None:
+            headers.append((b"content-type", content_type))
+        if not any(name == b"cache-control" for name, _ in headers):
+            headers.append((b"cache-control", b"no-store"))
+        headers.append((b"content-length", str(len(body)).encode()))
+        self.metrics.http_requests.inc(str(status))
+        await send(
+            {"type": "http.response.start", "status": status, "headers": headers, "trailers": False}
+        )
+        await send(
+            {
+                "type": "http.response.body",
+                "body": b"" if scope["method"] == "HEAD" else body,
+                "more_body": False,
+            }
+        )
+
+    # --- lifespan ------------------------------------------------------------
+
+    async def _lifespan(self, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+        while True:
+            event = await receive()
+            if event["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif event["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+def _accepts_gzip(headers: Iterable[tuple[bytes, bytes]]) -> bool:
+    for name, value in headers:
+        if name == b"accept-encoding":
+            return any(
+                token.split(b";")[0].strip() == b"gzip" and not token.endswith(b"q=0")
+                for token in value.split(b",")
+            )
+    return False

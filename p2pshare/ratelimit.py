@@ -1,0 +1,69 @@
+"""Token buckets, sans-IO: the caller passes the clock.
+
+Used for the per-connection signaling message rate and the per-source STUN
+request rate. `KeyedBuckets` bounds its own memory so a flood of distinct
+sources cannot grow it without limit.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+__all__ = ["KeyedBuckets", "TokenBucket"]
+
+K = TypeVar("K")
+
+
+@dataclass(slots=True)
+class TokenBucket:
+    """`rate_per_s` tokens flow in per second, up to `burst`; each event takes one."""
+
+    rate_per_s: float
+    burst: float
+    tokens: float = field(default=-1.0)
+    stamp_s: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.tokens < 0:
+            self.tokens = self.burst
+
+    def take(self, now_s: float, cost: float = 1.0) -> bool:
+        """Take `cost` tokens if there are enough; return whether it was allowed."""
+        elapsed = now_s - self.stamp_s
+        if elapsed > 0:
+            self.tokens = min(self.burst, self.tokens + elapsed * self.rate_per_s)
+        self.stamp_s = now_s
+        if self.tokens >= cost:
+            self.tokens -= cost
+            return True
+        return False
+
+
+class KeyedBuckets(Generic[K]):
+    """One `TokenBucket` per key, keeping at most `max_keys` (least recently used go first).
+
+    An evicted key starts again with a full bucket, so `max_keys` must comfortably
+    exceed the number of sources active within one refill period.
+    """
+
+    def __init__(self, rate_per_s: float, burst: float, max_keys: int = 65536) -> None:
+        self.rate_per_s = rate_per_s
+        self.burst = burst
+        self.max_keys = max_keys
+        self._buckets: OrderedDict[K, TokenBucket] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._buckets)
+
+    def take(self, key: K, now_s: float, cost: float = 1.0) -> bool:
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            bucket = TokenBucket(self.rate_per_s, self.burst, stamp_s=now_s)
+            self._buckets[key] = bucket
+            if len(self._buckets) > self.max_keys:
+                self._buckets.popitem(last=False)
+        else:
+            self._buckets.move_to_end(key)
+        return bucket.take(now_s, cost)

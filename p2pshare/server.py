@@ -1,0 +1,277 @@
+"""The whole server in one trio nursery: HTTP + WebSocket (hypercorn), STUN, signaling.
+
+`serve()` binds everything, reports the bound addresses through `task_status`,
+and runs until `stop` is set (the CLI sets it on SIGINT/SIGTERM) or until it is
+cancelled. Stopping is orderly: optionally drain (refuse new rooms, let live
+rooms finish until a deadline), tell every peer the server is going away, let
+hypercorn finish its connections, then close the sockets.
+"""
+
+from __future__ import annotations
+
+import errno
+import gc
+import logging
+import socket
+import ssl
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import hypercorn.config
+import hypercorn.protocol.ws_stream
+import hypercorn.trio
+import trio
+
+from p2pshare.config import Config
+from p2pshare.errors import ConfigError
+from p2pshare.http.app import App
+from p2pshare.http.static import StaticFiles, default_web_root
+from p2pshare.metrics import Metrics
+from p2pshare.signaling.service import SignalingService
+from p2pshare.stun.server import serve_stun
+
+__all__ = ["ServerAddresses", "bind_tcp_sockets", "serve"]
+
+log = logging.getLogger(__name__)
+
+HTTP_GRACEFUL_TIMEOUT_S = 2.0
+PEER_GOODBYE_TIMEOUT_S = 1.5
+# Accept queue of each listening socket. Hypercorn listens again on the sockets it is handed,
+# with its own default of 100, which a reconnect storm (every client of a restarted server)
+# overflows: the kernel then drops handshakes and clients wait for TCP retransmits (1, 2, 4 s...).
+LISTEN_BACKLOG = 1024
+
+# Garbage collection (measured in docs/benchmarks.md, "Signaling"). Each WebSocket holds ~130
+# GC-tracked objects, and every frame received replaces a few long-lived ones (the pending
+# read's coroutines and cancel scope). CPython starts a full collection whenever a quarter of
+# the old generation is new, so with 10,000 connections the heartbeat alone set one off every
+# second or two, each a ~1 s pause. Instead: young collections as usual (they are cheap), the
+# automatic full collection effectively off, and one full collection on a fixed timer, which
+# bounds how long cyclic garbage can linger.
+GC_THRESHOLDS = (700, 10, 1_000_000)
+FULL_GC_INTERVAL_S = 600.0
+DRAIN_POLL_S = 0.25
+
+
+@dataclass(frozen=True, slots=True)
+class ServerAddresses:
+    """What `serve()` bound: (host, port) pairs for HTTP and for STUN."""
+
+    http: list[tuple[str, int]]
+    stun: list[tuple[str, int]] = field(default_factory=list)
+    tls: bool = False
+
+    @property
+    def http_port(self) -> int:
+        return self.http[0][1]
+
+    @property
+    def stun_port(self) -> int:
+        return self.stun[0][1] if self.stun else 0
+
+
+def _refuse_websocket_compression() -> None:
+    """Make hypercorn ignore permessage-deflate offers.
+
+    Browsers always offer it and hypercorn accepts it, which costs ~100 KiB of
+    zlib state per connection; signaling messages are small and sealed (random
+    bytes), so compression gains nothing. ASGI gives the app no say, hence this
+    narrow patch of the handshake parser.
+    """
+    handshake = hypercorn.protocol.ws_stream.Handshake
+    if getattr(handshake, "_p2pshare_no_compression", False):
+        return
+    original_init = handshake.__init__
+
+    def init_without_extensions(
+        self: hypercorn.protocol.ws_stream.Handshake,
+        headers: list[tuple[bytes, bytes]],
+        http_version: str,
+    ) -> None:
+        kept = [(n, v) for n, v in headers if n.lower() != b"sec-websocket-extensions"]
+        original_init(self, kept, http_version)
+
+    setattr(handshake, "__init__", init_without_extensions)  # noqa: B010
+    setattr(handshake, "_p2pshare_no_compression", True)  # noqa: B010
+
+
+@contextmanager
+def _gc_policy() -> Iterator[None]:
+    """Apply GC_THRESHOLDS (and freeze what startup made) for the life of the server."""
+    previous = gc.get_threshold()
+    gc.collect()
+    gc.freeze()  # modules, config, static files: never garbage, never worth scanning again
+    gc.set_threshold(*GC_THRESHOLDS)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*previous)
+        gc.unfreeze()
+
+
+async def _collect_garbage_periodically() -> None:
+    while True:
+        await trio.sleep(FULL_GC_INTERVAL_S)
+        gc.collect()
+
+
+def _family_of(host: str) -> socket.AddressFamily:
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
+
+
+def bind_tcp_sockets(hosts: tuple[str, ...], port: int) -> list[socket.socket]:
+    """Bind a listening TCP socket per host; IPv4 and IPv6 share one port number.
+
+    An IPv6 socket is IPv6-only, so "0.0.0.0" and "::" coexist. The default
+    pair ("0.0.0.0", "::") quietly skips IPv6 on a host without it.
+    Raises ConfigError naming the address when a bind fails.
+    """
+    ordered = sorted(hosts, key=lambda h: _family_of(h) == socket.AF_INET6)
+    sockets: list[socket.socket] = []
+    try:
+        for host in ordered:
+            family = _family_of(host)
+            sock = socket.socket(family, socket.SOCK_STREAM)
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                if family == socket.AF_INET6:
+                    sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+                bound_port = sockets[0].getsockname()[1] if sockets and port == 0 else port
+                sock.bind((host, bound_port))
+                sock.listen(LISTEN_BACKLOG)
+            except OSError as exc:
+                sock.close()
+                no_ipv6 = exc.errno in (errno.EAFNOSUPPORT, errno.EADDRNOTAVAIL)
+                if family == socket.AF_INET6 and host == "::" and len(hosts) > 1 and no_ipv6:
+                    log.info("no IPv6 on this host; listening on IPv4 only")
+                    continue
+                raise ConfigError(
+                    f"cannot listen on {host} port {bound_port}: {exc.strerror}"
+                ) from exc
+            sockets.append(sock)
+    except BaseException:
+        for sock in sockets:
+            sock.close()
+        raise
+    return sockets
+
+
+def _hypercorn_config(config: Config, sockets: list[socket.socket]) -> hypercorn.config.Config:
+    hc = hypercorn.config.Config()
+    # Hypercorn takes over the file descriptors (and will close them).
+    binds = [f"fd://{sock.detach()}" for sock in sockets]
+    if config.tls:
+        hc.bind = binds
+        hc.certfile = str(config.certfile) if config.certfile else None
+        hc.keyfile = str(config.keyfile) if config.keyfile else None
+    else:
+        hc.bind = binds
+    hc.insecure_bind = []
+    hc.backlog = LISTEN_BACKLOG
+    hc.accesslog = None  # paths name rooms; nothing else useful, and nothing secret, is logged
+    hc.errorlog = logging.getLogger("hypercorn.error")
+    hc.loglevel = "WARNING"
+    hc.graceful_timeout = HTTP_GRACEFUL_TIMEOUT_S
+    # One shared application-level heartbeat replaces hypercorn's per-connection ping.
+    hc.websocket_ping_interval = None
+    # Frames over our limit still reach the app up to 4x, so it can answer with a typed error.
+    hc.websocket_max_message_size = config.limits.max_frame_bytes * 4
+    hc.h11_max_incomplete_size = 16 * 1024
+    hc.keep_alive_timeout = 30
+    hc.include_server_header = False
+    return hc
+
+
+def _check_certificate(config: Config) -> None:
+    """Raise ConfigError unless the certificate and key load together.
+
+    Hypercorn would load them only once serving, and fail with a traceback.
+    """
+    if config.certfile is None:
+        return
+    try:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(config.certfile, config.keyfile)
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError(
+            f"cannot use the certificate {config.certfile} with the key {config.keyfile}: "
+            f"{getattr(exc, 'strerror', None) or exc}"
+        ) from exc
+
+
+async def _wait_rooms_idle(signaling: SignalingService) -> None:
+    """Return once no room has a peer in it.
+
+    Rooms left empty wait out their grace period (for reloads) and would hold a
+    drain until its deadline for nobody, so they do not count. Polled: there is no
+    event for "the last peer of the last room left", and this runs only while draining.
+    """
+    while any(not runner.room.is_empty for runner in signaling.rooms.values()):  # noqa: ASYNC110
+        await trio.sleep(DRAIN_POLL_S)
+
+
+async def serve(
+    config: Config,
+    *,
+    stop: trio.Event | None = None,
+    task_status: trio.TaskStatus[ServerAddresses] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Run the server until `stop` is set (then shut down in order) or until cancelled.
+
+    Raises ConfigError when the web client is missing or a port cannot be bound.
+    """
+    _refuse_websocket_compression()
+    if config.self_signed:
+        from p2pshare.tls import ensure_self_signed  # only needed for that mode
+
+        certfile, keyfile = ensure_self_signed(config)
+        config = config.with_certificate(certfile, keyfile)
+    _check_certificate(config)
+    metrics = Metrics()
+    static = StaticFiles(config.web_root or default_web_root())
+    signaling = SignalingService(config.limits, metrics)
+    app = App(config, static, signaling, metrics)
+    tcp_sockets = bind_tcp_sockets(config.hosts, config.http_port)
+    http_addresses = [sock.getsockname()[:2] for sock in tcp_sockets]
+    hc = _hypercorn_config(config, tcp_sockets)
+    if stop is None:
+        stop = trio.Event()
+    http_stopped = trio.Event()
+
+    async def run_http(*, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        try:
+            await hypercorn.trio.serve(
+                app,
+                hc,
+                shutdown_trigger=http_stopped.wait,
+                task_status=task_status,  # type: ignore[arg-type]
+            )
+        finally:
+            http_done.set()
+
+    http_done = trio.Event()
+    with _gc_policy():
+        async with trio.open_nursery() as nursery:
+            await nursery.start(signaling.run)
+            nursery.start_soon(_collect_garbage_periodically)
+            stun_addresses: list[tuple[str, int]] = []
+            if config.stun_port:
+                stun_addresses = await nursery.start(
+                    serve_stun, config.hosts, config.stun_port, metrics, config.limits
+                )
+            await nursery.start(run_http)
+            task_status.started(
+                ServerAddresses(http=http_addresses, stun=stun_addresses, tls=config.tls)
+            )
+            await stop.wait()
+            if config.drain_timeout_s > 0:
+                log.warning("draining: refusing new rooms for up to %.0f s", config.drain_timeout_s)
+                signaling.begin_drain()
+                with trio.move_on_after(config.drain_timeout_s):
+                    await _wait_rooms_idle(signaling)
+            await signaling.shutdown(PEER_GOODBYE_TIMEOUT_S)
+            http_stopped.set()
+            with trio.move_on_after(HTTP_GRACEFUL_TIMEOUT_S + 1):
+                await http_done.wait()
+            nursery.cancel_scope.cancel()

@@ -1,0 +1,256 @@
+"""The signaling wire format: JSON text frames, one msgspec Struct per message type.
+
+Every frame is a JSON object whose `type` field selects the Struct (a tagged
+union); decoding validates types, formats and lengths at the edge, so the room
+state machine only ever sees well-formed messages. `docs/protocol.md` is the
+contract and every example in it is decoded by the tests.
+
+The server never looks inside `data`: payloads are sealed end to end by the
+browsers and relayed as opaque strings.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Annotated, Final, Literal, cast
+
+import msgspec
+
+from p2pshare.errors import P2PShareError
+
+__all__ = [
+    "PROTOCOL_VERSION",
+    "ROOM_ID_PATTERN",
+    "ClientMessage",
+    "CloseCode",
+    "ErrorCode",
+    "ErrorMessage",
+    "Join",
+    "PeerInfo",
+    "PeerJoined",
+    "PeerLeft",
+    "Ping",
+    "Pong",
+    "Relay",
+    "Relayed",
+    "Role",
+    "ServerMessage",
+    "SignalingError",
+    "Welcome",
+    "decode_client_message",
+    "encode_server_message",
+    "is_valid_room_id",
+]
+
+PROTOCOL_VERSION: Final = 1
+
+# Room ids are chosen by the sender's browser: at least 96 random bits in
+# base64url, so that a room cannot be guessed (docs/security.md).
+ROOM_ID_PATTERN: Final = r"^[A-Za-z0-9_-]{16,64}$"
+_ROOM_ID_CHARS: Final = frozenset(
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"
+)
+
+# A client id (per browser tab) and a creator token: random base64url strings.
+ClientId = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{16,64}$")]
+CreatorToken = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{16,128}$")]
+PeerId = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+# Session ids order a peer pair's negotiations; JavaScript-safe integers.
+SessionId = Annotated[int, msgspec.Meta(ge=0, le=2**53 - 1)]
+# The opaque sealed payload. The frame size limit bounds it further.
+Payload = Annotated[str, msgspec.Meta(min_length=1, max_length=65536)]
+
+
+class Role(enum.StrEnum):
+    SENDER = "sender"  # created the room; holds the creator token
+    RECEIVER = "receiver"  # knows only the link
+
+
+class ErrorCode(enum.StrEnum):
+    BAD_MESSAGE = "bad-message"  # not JSON, unknown type, or a field fails validation
+    TOO_BIG = "too-big"  # frame larger than max_frame_bytes
+    RATE_LIMITED = "rate-limited"  # over the per-connection message rate; message dropped
+    JOIN_FIRST = "join-first"  # a message other than join before joining
+    ALREADY_JOINED = "already-joined"  # a second join on one connection
+    JOIN_TIMEOUT = "join-timeout"  # no join within join_timeout_s
+    UNKNOWN_PEER = "unknown-peer"  # relay to a peer not present in the room
+    NOT_ALLOWED = "not-allowed"  # relay between two receivers, or to oneself
+    ROOM_FULL = "room-full"  # max_receivers_per_room reached
+    BAD_ROOM = "bad-room"  # room id in the URL has the wrong format
+    TOO_MANY_CONNECTIONS = "too-many-connections"  # per address or per process
+    TOO_MANY_ROOMS = "too-many-rooms"  # per address or per process
+    ROLE_REFUSED = "role-refused"  # wrong creator token, or a client id bound to the other role
+    SLOW_CONSUMER = "slow-consumer"  # the peer did not read its messages
+    HEARTBEAT_TIMEOUT = "heartbeat-timeout"  # nothing heard for heartbeat_timeout_s
+    REPLACED = "replaced"  # the same client id connected again
+    DRAINING = "draining"  # the server is shutting down and takes no new rooms
+    SHUTTING_DOWN = "shutting-down"  # the server is stopping now
+
+
+class CloseCode(enum.IntEnum):
+    NORMAL = 1000  # the peer left, or the server finished with it
+    GOING_AWAY = 1001  # the server is shutting down: reconnect with backoff
+    MESSAGE_TOO_BIG = 1009  # frame over max_frame_bytes
+    REPLACED = 4001  # a newer connection with the same client id took over: do not reconnect
+    HEARTBEAT_TIMEOUT = 4002  # nothing heard for heartbeat_timeout_s
+    ROOM_FULL = 4003  # no room for another receiver
+    BAD_ROOM = 4004  # malformed room id: do not reconnect
+    TOO_MANY_CONNECTIONS = 4005  # per-address or per-process connection limit
+    RATE_LIMITED = 4006  # kept sending far over the rate limit
+    SLOW_CONSUMER = 4007  # did not read its messages; its queue filled
+    PROTOCOL_ERROR = 4008  # no join in time, or too many malformed messages
+    ROLE_REFUSED = 4009  # wrong creator token / role conflict: do not reconnect
+    TOO_MANY_ROOMS = 4010  # per-address or per-process room limit
+    DRAINING = 4011  # this server takes no new rooms; try again (another instance)
+
+
+class SignalingError(P2PShareError):
+    """A client request that cannot be honoured.
+
+    `close` is the close code when the connection cannot go on, or None when an
+    error frame is the whole answer and the connection continues.
+    """
+
+    def __init__(self, code: ErrorCode, message: str, close: CloseCode | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.close = close
+
+    @property
+    def fatal(self) -> bool:
+        return self.close is not None
+
+    def to_frame(self) -> ErrorMessage:
+        return ErrorMessage(code=self.code, message=self.message)
+
+
+class _Message(msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag_field="type"):
+    pass
+
+
+# --- client -> server -------------------------------------------------------
+
+
+class Join(_Message, tag="join", frozen=True):
+    """First message on a connection: who I am, and whether I claim the sender role."""
+
+    cid: ClientId
+    token: CreatorToken | None = None
+    v: int = PROTOCOL_VERSION
+
+
+class Relay(_Message, tag="relay", frozen=True):
+    """Forward `data` to the peer `to` in the same room."""
+
+    to: PeerId
+    sid: SessionId
+    data: Payload
+
+
+class Ping(_Message, tag="ping", frozen=True):
+    """Either side may ping; the other answers `pong`. Any message counts as alive."""
+
+
+class Pong(_Message, tag="pong", frozen=True):
+    pass
+
+
+ClientMessage = Join | Relay | Ping | Pong
+
+
+# --- server -> client -------------------------------------------------------
+
+
+class PeerInfo(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    peer: str
+    role: Role
+
+
+class Welcome(_Message, tag="welcome", frozen=True):
+    """Answer to `join`: your peer id and role, and who else is here."""
+
+    v: int
+    room: str
+    peer: str
+    role: Role
+    peers: tuple[PeerInfo, ...]
+    heartbeat_s: float
+    max_frame_bytes: int
+
+
+class PeerJoined(_Message, tag="peer-joined", frozen=True):
+    """A peer arrived, or came back on a new connection (same peer id)."""
+
+    peer: str
+    role: Role
+
+
+class PeerLeft(_Message, tag="peer-left", frozen=True):
+    """A peer is gone: `left` (closed cleanly) or `lost` (dropped, timed out)."""
+
+    peer: str
+    reason: Literal["left", "lost"]
+
+
+class Relayed(_Message, tag="relay", frozen=True):
+    """A relayed payload; `from` is set by the server and cannot be forged by peers."""
+
+    from_: str = msgspec.field(name="from")
+    sid: int
+    data: str
+
+
+class ErrorMessage(_Message, tag="error", frozen=True):
+    code: ErrorCode
+    message: str
+
+
+ServerMessage = Welcome | PeerJoined | PeerLeft | Relayed | Ping | Pong | ErrorMessage
+
+_client_decoder: Final = msgspec.json.Decoder(ClientMessage)
+_server_decoder: Final = msgspec.json.Decoder(ServerMessage)
+_encoder: Final = msgspec.json.Encoder()
+
+
+def is_valid_room_id(room_id: str) -> bool:
+    return 16 <= len(room_id) <= 64 and _ROOM_ID_CHARS.issuperset(room_id)
+
+
+def decode_client_message(frame: str | bytes, max_frame_bytes: int) -> ClientMessage:
+    """Decode one client frame.
+
+    Raises SignalingError: TOO_BIG (fatal, 1009) past `max_frame_bytes`, or
+    BAD_MESSAGE (not fatal) for anything that is not a valid client message.
+    """
+    size = len(frame)
+    if isinstance(frame, str) and size * 4 > max_frame_bytes:
+        size = len(frame.encode())  # UTF-8 takes at most 4 bytes a character
+    if size > max_frame_bytes:
+        raise SignalingError(
+            ErrorCode.TOO_BIG,
+            f"frame larger than {max_frame_bytes} bytes",
+            CloseCode.MESSAGE_TOO_BIG,
+        )
+    try:
+        return cast(ClientMessage, _client_decoder.decode(frame))
+    except msgspec.ValidationError as exc:
+        raise SignalingError(ErrorCode.BAD_MESSAGE, f"invalid message: {exc}") from None
+    except msgspec.DecodeError as exc:
+        raise SignalingError(ErrorCode.BAD_MESSAGE, f"not a JSON message: {exc}") from None
+
+
+def decode_server_message(frame: str | bytes) -> ServerMessage:
+    """Decode a server frame (used by tests and tools that act as clients).
+
+    Raises msgspec.ValidationError / msgspec.DecodeError on malformed input.
+    """
+    return cast(ServerMessage, _server_decoder.decode(frame))
+
+
+def encode_server_message(message: ServerMessage) -> str:
+    return _encoder.encode(message).decode()
+
+
+def encode_client_message(message: ClientMessage) -> str:
+    return _encoder.encode(message).decode()

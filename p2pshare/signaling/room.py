@@ -1,0 +1,245 @@
+"""One room's state machine: who is present, in which role, on which connection.
+
+Sans-IO: the shell passes in events (`join`, `relay`, `disconnect`) with an opaque
+connection handle, and gets back effects to carry out (`Deliver` a message to a
+connection, `Close` a connection). Requests that cannot be honoured raise
+`SignalingError`, which says whether the connection can go on.
+
+Theory of the room:
+
+- A peer is identified by its client id (`cid`, one per browser tab, kept across
+  reloads). Its public peer id is derived from (room, cid) by a one-way hash, so
+  it is stable across reloads and server restarts but does not reveal the cid
+  (knowing a cid would let anyone evict that peer).
+- At most one connection holds a peer slot. A join with a cid that is present
+  replaces the old connection at once (`Close(old, REPLACED)`); the others see
+  `peer-joined` again for the same peer id, and no `peer-left`.
+- The sender role belongs to whoever presents the creator token first (normally
+  the tab that made the room); afterwards only that token gets it. A token that
+  does not match is refused, so knowing the link only ever makes you a receiver.
+- Receivers talk only to the sender, and the sender to any receiver; receivers
+  never see each other's messages.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from collections.abc import Hashable
+from dataclasses import dataclass
+from typing import Literal
+
+from p2pshare.signaling.messages import (
+    PROTOCOL_VERSION,
+    CloseCode,
+    ErrorCode,
+    Join,
+    PeerInfo,
+    PeerJoined,
+    PeerLeft,
+    Relay,
+    Relayed,
+    Role,
+    ServerMessage,
+    SignalingError,
+    Welcome,
+)
+
+__all__ = ["Close", "Deliver", "Effect", "Room", "RoomSettings", "peer_id_for"]
+
+ConnHandle = Hashable
+
+
+@dataclass(frozen=True, slots=True)
+class Deliver:
+    conn: ConnHandle
+    message: ServerMessage
+
+
+@dataclass(frozen=True, slots=True)
+class Close:
+    conn: ConnHandle
+    code: CloseCode
+    error: ErrorCode
+    reason: str
+
+
+Effect = Deliver | Close
+
+
+@dataclass(frozen=True, slots=True)
+class RoomSettings:
+    max_receivers: int
+    heartbeat_s: float
+    max_frame_bytes: int
+
+
+@dataclass(slots=True)
+class _Slot:
+    peer: str
+    cid: str
+    role: Role
+    conn: ConnHandle
+
+
+def peer_id_for(room_id: str, cid: str) -> str:
+    """The public id of client `cid` in `room_id`: 96 bits of a one-way hash."""
+    digest = hashlib.sha256(b"p2pshare-peer\x00" + room_id.encode() + b"\x00" + cid.encode())
+    return base64.urlsafe_b64encode(digest.digest()[:12]).decode()
+
+
+def _token_digest(token: str) -> bytes:
+    return hashlib.sha256(b"p2pshare-creator\x00" + token.encode()).digest()
+
+
+class Room:
+    def __init__(self, room_id: str, settings: RoomSettings) -> None:
+        self.room_id = room_id
+        self.settings = settings
+        self._slots: dict[str, _Slot] = {}  # by peer id
+        self._by_conn: dict[ConnHandle, _Slot] = {}
+        self._creator_digest: bytes | None = None
+
+    # --- queries -------------------------------------------------------------
+
+    @property
+    def is_empty(self) -> bool:
+        return not self._slots
+
+    @property
+    def peer_count(self) -> int:
+        return len(self._slots)
+
+    @property
+    def receiver_count(self) -> int:
+        return sum(1 for slot in self._slots.values() if slot.role is Role.RECEIVER)
+
+    def peer_of(self, conn: ConnHandle) -> str | None:
+        slot = self._by_conn.get(conn)
+        return slot.peer if slot else None
+
+    def connections(self) -> list[ConnHandle]:
+        return [slot.conn for slot in self._slots.values()]
+
+    # --- events --------------------------------------------------------------
+
+    def join(self, conn: ConnHandle, message: Join) -> list[Effect]:
+        """`conn` asks to join. Raises SignalingError (fatal) when refused."""
+        if conn in self._by_conn:
+            raise SignalingError(ErrorCode.ALREADY_JOINED, "this connection has already joined")
+        if message.v != PROTOCOL_VERSION:
+            raise SignalingError(
+                ErrorCode.BAD_MESSAGE,
+                f"protocol version {message.v} is not supported (this server speaks "
+                f"{PROTOCOL_VERSION}); reload the page",
+                CloseCode.PROTOCOL_ERROR,
+            )
+        peer = peer_id_for(self.room_id, message.cid)
+        role = self._role_for(message)
+        existing = self._slots.get(peer)
+        if existing is not None and existing.role is not role:
+            raise SignalingError(
+                ErrorCode.ROLE_REFUSED,
+                "this client id already holds the other role in this room",
+                CloseCode.ROLE_REFUSED,
+            )
+        effects: list[Effect] = []
+        if role is Role.SENDER:
+            # The token proves identity: a sender on another tab (another cid) is replaced too.
+            for other in list(self._slots.values()):
+                if other.role is Role.SENDER and other.peer != peer:
+                    effects.append(_replaced(other.conn))
+                    effects += self._remove(other, "left")
+        elif existing is None and self.receiver_count >= self.settings.max_receivers:
+            raise SignalingError(
+                ErrorCode.ROOM_FULL,
+                f"this room already has {self.settings.max_receivers} receivers",
+                CloseCode.ROOM_FULL,
+            )
+        if role is Role.SENDER and self._creator_digest is None:
+            assert message.token is not None
+            self._creator_digest = _token_digest(message.token)
+
+        if existing is not None:
+            effects.append(_replaced(existing.conn))
+            del self._by_conn[existing.conn]
+            existing.conn = conn
+            slot = existing
+        else:
+            slot = _Slot(peer=peer, cid=message.cid, role=role, conn=conn)
+            self._slots[peer] = slot
+        self._by_conn[conn] = slot
+
+        others = [s for s in self._slots.values() if s is not slot]
+        effects.append(
+            Deliver(
+                conn,
+                Welcome(
+                    v=PROTOCOL_VERSION,
+                    room=self.room_id,
+                    peer=peer,
+                    role=role,
+                    peers=tuple(PeerInfo(peer=s.peer, role=s.role) for s in others),
+                    heartbeat_s=self.settings.heartbeat_s,
+                    max_frame_bytes=self.settings.max_frame_bytes,
+                ),
+            )
+        )
+        joined = PeerJoined(peer=peer, role=role)
+        effects.extend(Deliver(s.conn, joined) for s in others)
+        return effects
+
+    def relay(self, conn: ConnHandle, message: Relay) -> list[Effect]:
+        """Forward a payload. Raises SignalingError (not fatal) for a bad target."""
+        source = self._by_conn.get(conn)
+        if source is None:
+            raise SignalingError(
+                ErrorCode.JOIN_FIRST, "send join before anything else", CloseCode.PROTOCOL_ERROR
+            )
+        target = self._slots.get(message.to)
+        if target is None:
+            raise SignalingError(ErrorCode.UNKNOWN_PEER, f"peer {message.to} is not in this room")
+        if target is source or (source.role is Role.RECEIVER and target.role is Role.RECEIVER):
+            raise SignalingError(
+                ErrorCode.NOT_ALLOWED, "receivers exchange messages only with the sender"
+            )
+        return [
+            Deliver(target.conn, Relayed(from_=source.peer, sid=message.sid, data=message.data))
+        ]
+
+    def disconnect(self, conn: ConnHandle, *, clean: bool) -> list[Effect]:
+        """`conn` is gone. A connection that was already replaced changes nothing."""
+        slot = self._by_conn.get(conn)
+        if slot is None:
+            return []
+        return self._remove(slot, "left" if clean else "lost")
+
+    # --- internals -----------------------------------------------------------
+
+    def _role_for(self, message: Join) -> Role:
+        if message.token is None:
+            return Role.RECEIVER
+        digest = _token_digest(message.token)
+        if self._creator_digest is None or hmac.compare_digest(digest, self._creator_digest):
+            return Role.SENDER
+        raise SignalingError(
+            ErrorCode.ROLE_REFUSED,
+            "this room belongs to another sender; open the link without a creator token",
+            CloseCode.ROLE_REFUSED,
+        )
+
+    def _remove(self, slot: _Slot, reason: Literal["left", "lost"]) -> list[Effect]:
+        del self._slots[slot.peer]
+        del self._by_conn[slot.conn]
+        left = PeerLeft(peer=slot.peer, reason=reason)
+        return [Deliver(s.conn, left) for s in self._slots.values()]
+
+
+def _replaced(conn: ConnHandle) -> Close:
+    return Close(
+        conn,
+        CloseCode.REPLACED,
+        ErrorCode.REPLACED,
+        "this page was opened again (same tab), so this connection was closed",
+    )
