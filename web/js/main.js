@@ -1,0 +1,414 @@
+// Entry point: reads the URL, decides whether this page sends or receives, builds the
+// controllers and wires them to the page. All protocol and transfer logic lives elsewhere.
+
+import { buildLink, newRoom, parseLink } from './link.js';
+import { ReceiverController, OPFS_ROOT } from './receiver.js';
+import { Sealer, newEpoch } from './seal.js';
+import { SealedSignaling } from './sealed-signaling.js';
+import { SenderController, fileInfo, relativePath } from './sender.js';
+import { SignalingClient, signalingUrl } from './signaling.js';
+import { listOpfsRooms, removeOpfsDir } from './sink.js';
+import * as store from './store.js';
+import * as ui from './ui.js';
+import { fromBase64Url, randomId } from './util.js';
+
+const CID_KEY = 'p2pshare:cid';
+const CREATOR_KEY = (room) => `p2pshare:creator:${room}`;
+const STALE_ROOM_MS = 7 * 24 * 3600 * 1000;
+const FINISHED_ROOM_MS = 3600 * 1000;
+
+const session = globalThis.sessionStorage;
+const $ = (id) => document.getElementById(id);
+
+/** This tab's client id: kept across reloads of the tab, distinct per tab (sessionStorage). */
+function clientId() {
+  let cid = session.getItem(CID_KEY);
+  if (!cid) {
+    cid = randomId(16);
+    session.setItem(CID_KEY, cid);
+  }
+  return cid;
+}
+
+function deviceName() {
+  const ua = navigator.userAgent;
+  const browser = /Firefox\//.test(ua)
+    ? 'Firefox'
+    : /Edg\//.test(ua)
+      ? 'Edge'
+      : /Chrome\//.test(ua)
+        ? 'Chrome'
+        : /Safari\//.test(ua)
+          ? 'Safari'
+          : 'a browser';
+  const os = /Android/.test(ua)
+    ? 'Android'
+    : /iPhone|iPad/.test(ua)
+      ? 'iOS'
+      : /Windows/.test(ua)
+        ? 'Windows'
+        : /Mac OS X/.test(ua)
+          ? 'macOS'
+          : /Linux/.test(ua)
+            ? 'Linux'
+            : '';
+  return os ? `${browser} on ${os}` : browser;
+}
+
+async function loadConfig() {
+  const response = await fetch('/config.json', { cache: 'no-store' });
+  if (!response.ok) throw new Error(`the server answered ${response.status}`);
+  return response.json();
+}
+
+function insecureNote() {
+  if (globalThis.isSecureContext) return;
+  $('security-note').textContent =
+    'This page is plain http on a network address: encryption still protects your files, but large files and resuming need the https:// link.';
+}
+
+/** Wire the signaling client's connection state and fatal closes to the page. */
+function watchSignaling(signaling, { onReplaced }) {
+  signaling.addEventListener('state', (event) => {
+    if (event.detail === 'reconnecting') {
+      ui.notice('warning', 'Lost the connection to the server. Reconnecting… (transfers already running continue)', {
+        key: 'signaling',
+      });
+    } else if (event.detail === 'open') {
+      ui.clearNotice('signaling');
+    }
+  });
+  signaling.addEventListener('error', (event) => {
+    const { code, message } = event.detail;
+    if (code === 'room-full') ui.notice('error', 'This share already has as many people as it allows. Try again later.', { key: 'server-error' });
+    else if (['rate-limited', 'unknown-peer'].includes(code)) console.warn('server:', code, message);
+    else ui.notice('warning', `The server says: ${message}`, { key: 'server-error' });
+  });
+  signaling.addEventListener('fatal', (event) => {
+    const { code } = event.detail;
+    if (code === 4001) {
+      ui.notice('warning', 'This link was opened again in another tab of this browser, so this tab stopped.', {
+        key: 'signaling',
+        actions: [{ label: 'Use this tab instead', onClick: onReplaced }],
+      });
+    } else if (code === 4004) {
+      ui.showMessage('This link is broken', 'The room in this link is malformed. Ask the sender for the whole link.');
+    } else if (code === 4009) {
+      ui.notice('error', 'This share belongs to another sender page. Open the link as a receiver, or share your files anew.', {
+        key: 'signaling',
+      });
+    } else {
+      ui.notice('error', `The server closed the connection (${event.detail.reason || code}). Reload the page to try again.`, {
+        key: 'signaling',
+      });
+    }
+  });
+}
+
+// --- sender ---------------------------------------------------------------------------
+
+/** Files from a drop: folders are walked, keeping each file's relative path. */
+async function filesFromDrop(dataTransfer) {
+  const entries = [...dataTransfer.items]
+    .filter((item) => item.kind === 'file')
+    .map((item) => item.webkitGetAsEntry?.())
+    .filter(Boolean);
+  if (!entries.length) return [...dataTransfer.files];
+  const out = [];
+  const walk = async (entry, prefix) => {
+    if (entry.isFile) {
+      const file = await new Promise((resolve, reject) => entry.file(resolve, reject));
+      Object.defineProperty(file, 'relativePath', { value: prefix + file.name });
+      out.push(file);
+    } else if (entry.isDirectory) {
+      const reader = entry.createReader();
+      for (;;) {
+        const batch = await new Promise((resolve, reject) => reader.readEntries(resolve, reject));
+        if (!batch.length) break;
+        for (const child of batch) await walk(child, `${prefix}${entry.name}/`);
+      }
+    }
+  };
+  for (const entry of entries) await walk(entry, '');
+  return out;
+}
+
+/** Make relative paths unique ("a.txt", "a (2).txt") when two chosen files share one. */
+function uniquePaths(files) {
+  const seen = new Set();
+  for (const file of files) {
+    let path = relativePath(file);
+    for (let n = 2; seen.has(path); n++) {
+      const base = relativePath(file);
+      const dot = base.lastIndexOf('.');
+      path = dot > 0 ? `${base.slice(0, dot)} (${n})${base.slice(dot)}` : `${base} (${n})`;
+    }
+    if (path !== relativePath(file)) Object.defineProperty(file, 'relativePath', { value: path });
+    seen.add(path);
+  }
+  return files;
+}
+
+/** What a choice of files (input or drop) does now: start sharing, add, or re-add. */
+let onFiles = (files) => {};
+
+/** Hook up the two file inputs and the drop zone, once; they call the current `onFiles`. */
+function fileChoosers() {
+  const fileInput = /** @type {HTMLInputElement} */ ($('file-input'));
+  const folderInput = /** @type {HTMLInputElement} */ ($('folder-input'));
+  const take = (input) => {
+    const files = [...(input.files ?? [])];
+    input.value = '';
+    if (files.length) onFiles(files);
+  };
+  fileInput.addEventListener('change', () => take(fileInput));
+  folderInput.addEventListener('change', () => take(folderInput));
+  const drop = $('drop');
+  const target = document.body;
+  target.addEventListener('dragover', (event) => {
+    event.preventDefault();
+    drop.classList.add('over');
+  });
+  target.addEventListener('dragleave', (event) => {
+    if (event.target === target || !target.contains(event.relatedTarget)) drop.classList.remove('over');
+  });
+  target.addEventListener('drop', async (event) => {
+    event.preventDefault();
+    drop.classList.remove('over');
+    const files = await filesFromDrop(event.dataTransfer);
+    if (files.length) onFiles(files);
+  });
+}
+
+function home(config) {
+  ui.showView('view-home');
+  if (!globalThis.isSecureContext) {
+    const warning = $('home-warning');
+    warning.hidden = false;
+    warning.textContent =
+      'This page is plain http on a network address. Sharing still works and is encrypted, but people receiving large files should use the https:// address.';
+  }
+  let started = false;
+  onFiles = (files) => {
+    if (started) return;
+    started = true;
+    startSharing(uniquePaths(files), config).catch((error) => {
+      started = false;
+      ui.notice('error', `Could not start sharing: ${error.message}`);
+    });
+  };
+}
+
+async function startSharing(files, config) {
+  const { room, secretText } = newRoom();
+  const token = randomId(16);
+  session.setItem(CREATOR_KEY(room), JSON.stringify({ token, secret: secretText }));
+  history.replaceState(null, '', `/r/${room}#${secretText}`);
+  const infos = files.map(fileInfo);
+  await store.save('rooms', room, { role: 'sender', files: infos, updated: Date.now() });
+  await runSender({ room, secretText, token, shared: files.map((file) => ({ info: fileInfo(file), file })), config });
+}
+
+async function resumeSender(room, creator, config) {
+  const saved = await store.load('rooms', room);
+  if (saved?.role !== 'sender' || !Array.isArray(saved.files)) {
+    session.removeItem(CREATOR_KEY(room));
+    ui.showMessage(
+      'This share has ended',
+      'This page shared files earlier, but their list is gone. Share the files again to get a new link.',
+    );
+    return;
+  }
+  await runSender({
+    room,
+    secretText: creator.secret,
+    token: creator.token,
+    shared: saved.files.map((info) => ({ info, file: null })),
+    config,
+  });
+}
+
+async function runSender({ room, secretText, token, shared, config }) {
+  const epoch = newEpoch(session);
+  const sealer = await new Sealer({ secret: fromBase64Url(secretText), room, epoch }).init();
+  const signaling = new SignalingClient({ url: signalingUrl(location, room), cid: clientId(), token });
+  const sealed = new SealedSignaling(signaling, sealer);
+  const sender = await new SenderController({ sealed, signaling, iceServers: config.iceServers, files: shared }).init();
+  const link = buildLink(location.origin, room, secretText);
+  globalThis.p2pshare = { sender, signaling };
+
+  ui.showView('view-share');
+  ui.renderShareLink(link);
+  document.title = 'Sharing — p2pshare';
+  const render = () => {
+    ui.renderSender(sender, { onCancel: (peer) => sender.cancelReceiver(peer) });
+    const state = sender.aggregateState;
+    const active = [...sender.receivers.values()].filter((r) => r.status === 'transferring').length;
+    const done = [...sender.receivers.values()].filter((r) => r.status === 'done').length;
+    let text;
+    if (sender.stopped) text = 'Sharing stopped. The link no longer works.';
+    else if (sender.missingFiles.length) text = 'Add the files again to continue sharing.';
+    else if (active) text = `Sending to ${active} ${active === 1 ? 'person' : 'people'}…`;
+    else if (state === 'error') text = 'A transfer failed; see below.';
+    else if (done) text = `${done} ${done === 1 ? 'person has' : 'people have'} all the files. The link keeps working while this page is open.`;
+    else text = 'Waiting for someone to open the link…';
+    ui.setState(state, text);
+  };
+  let scheduled = false;
+  sender.addEventListener('change', () => {
+    if (scheduled) return;
+    scheduled = true;
+    requestAnimationFrame(() => {
+      scheduled = false;
+      render();
+    });
+  });
+  setInterval(render, 1000);
+  sender.addEventListener('notice', (event) => ui.notice(event.detail.level, event.detail.text));
+  watchSignaling(signaling, { onReplaced: () => location.reload() });
+
+  $('copy-link').addEventListener('click', async () => {
+    const input = /** @type {HTMLInputElement} */ ($('share-link'));
+    try {
+      await navigator.clipboard.writeText(link);
+    } catch {
+      input.select();
+      document.execCommand?.('copy');
+    }
+    $('copy-link').textContent = 'Copied';
+    setTimeout(() => ($('copy-link').textContent = 'Copy link'), 2000);
+  });
+  $('stop-sharing').addEventListener('click', async () => {
+    await sender.stopSharing();
+    signaling.stop();
+    session.removeItem(CREATOR_KEY(room));
+    await store.remove('rooms', room);
+    render();
+  });
+  $('add-files').addEventListener('click', () => $('file-input').click());
+  $('add-folder').addEventListener('click', () => $('folder-input').click());
+  $('readd-files').addEventListener('click', () => $('file-input').click());
+  $('readd-folder').addEventListener('click', () => $('folder-input').click());
+  onFiles = async (files) => {
+    if (sender.stopped) return;
+    if (sender.missingFiles.length) {
+      const matched = sender.reattach(files);
+      if (!matched) ui.notice('warning', 'Those are not the files that were shared here (name, size and date must match).', { key: 'readd' });
+      else ui.clearNotice('readd');
+      return;
+    }
+    await sender.addFiles(uniquePaths(files));
+    await store.save('rooms', room, { role: 'sender', files: sender.files.map((s) => s.info), updated: Date.now() });
+  };
+  render();
+  signaling.start();
+}
+
+// --- receiver -------------------------------------------------------------------------
+
+async function runReceiver({ room, secret, config }) {
+  ui.showView('view-receive');
+  ui.setState('waiting', 'Connecting…');
+  const epoch = newEpoch(session);
+  const sealer = await new Sealer({ secret, room, epoch }).init();
+  const signaling = new SignalingClient({ url: signalingUrl(location, room), cid: clientId() });
+  const sealed = new SealedSignaling(signaling, sealer);
+  const receiver = await new ReceiverController({
+    sealed,
+    signaling,
+    iceServers: config.iceServers,
+    room,
+    epoch,
+    device: deviceName(),
+  }).restore();
+  globalThis.p2pshare = { receiver, signaling };
+
+  const render = () => {
+    ui.renderReceiver(receiver);
+    ui.setState(receiver.aggregateState, receiver.fatal || receiver.statusText);
+  };
+  let scheduled = false;
+  receiver.addEventListener('change', () => {
+    if (scheduled) return;
+    scheduled = true;
+    requestAnimationFrame(() => {
+      scheduled = false;
+      render();
+    });
+  });
+  setInterval(render, 1000);
+  receiver.addEventListener('notice', (event) =>
+    ui.notice(event.detail.level, event.detail.text, { key: event.detail.text.startsWith('Reconnected') ? 'resume' : undefined }),
+  );
+  watchSignaling(signaling, { onReplaced: () => location.reload() });
+
+  $('accept').addEventListener('click', () => receiver.accept().catch((error) => ui.notice('error', error.message)));
+  $('pick-folder').addEventListener('click', () =>
+    receiver.pickFolder().catch((error) => {
+      if (error?.name !== 'AbortError') ui.notice('error', `Could not use that folder: ${error.message}`);
+    }),
+  );
+  $('cancel-receive').addEventListener('click', () => receiver.cancel());
+  render();
+  signaling.start();
+}
+
+// --- housekeeping ---------------------------------------------------------------------
+
+/** Drop what old or finished rooms keep in this browser (never the current room). */
+async function cleanUp(currentRoom) {
+  const now = Date.now();
+  const records = new Map(await store.entries('rooms'));
+  for (const [room, record] of records) {
+    if (room === currentRoom) continue;
+    const age = now - (record?.updated ?? 0);
+    if (age > STALE_ROOM_MS || (record?.complete && age > FINISHED_ROOM_MS)) {
+      await removeOpfsDir([OPFS_ROOT, room]);
+      await store.remove('rooms', room);
+    }
+  }
+  for (const room of await listOpfsRooms(OPFS_ROOT)) {
+    if (room !== currentRoom && !records.has(room)) await removeOpfsDir([OPFS_ROOT, room]);
+  }
+}
+
+async function boot() {
+  insecureNote();
+  fileChoosers();
+  const link = parseLink(location.pathname, location.hash);
+  let config;
+  try {
+    config = await loadConfig();
+  } catch (error) {
+    ui.showMessage('Cannot reach the server', `Check your connection and reload the page (${error.message}).`);
+    return;
+  }
+  if (link.page === 'home') {
+    home(config);
+    cleanUp(null);
+    return;
+  }
+  if (link.page === 'bad-room') {
+    ui.showMessage('This link is broken', 'This link is incomplete — ask the sender for the whole link.');
+    return;
+  }
+  const creatorText = session.getItem(CREATOR_KEY(link.room));
+  if (creatorText) {
+    await resumeSender(link.room, JSON.parse(creatorText), config);
+    return;
+  }
+  if (link.secretState !== 'ok') {
+    ui.showMessage(
+      'This link is incomplete',
+      'This link is incomplete — ask the sender for the whole link. (The part after “#” is missing or cut short.)',
+    );
+    return;
+  }
+  cleanUp(link.room);
+  await runReceiver({ room: link.room, secret: link.secret, config });
+}
+
+boot().catch((error) => {
+  console.error(error);
+  ui.showMessage('Something went wrong', `${error.message}. Reload the page to try again.`);
+});

@@ -1,0 +1,708 @@
+// The receiver: connects to the room's sender, shows its file list, and after Accept streams
+// every file to disk through the sink worker, verifying each block and each whole file.
+//
+// Progress is persisted after every verified block (IndexedDB for the numbers and the saved
+// hash state, OPFS for the bytes), so a reload, a crash, a network change or a server restart
+// resumes where it stopped: the receiver tells the sender how many blocks it holds, with the
+// block chain as proof, and the sender sends only the rest.
+//
+// Events: 'change' (re-render), 'notice' (detail: {level, text}).
+
+import { PeerLink } from './peer.js';
+import { digest } from './hashing.js';
+import * as store from './store.js';
+import {
+  MEMORY_CAP_BYTES,
+  SinkClient,
+  downloadBlob,
+  opfsFile,
+  removeOpfsDir,
+  saveToFolder,
+  storageCapabilities,
+} from './sink.js';
+import { RateMeter, toHex } from './util.js';
+import { BLOCK_SIZE, WireError, encodeControl, fileKey, parseControl } from './wire.js';
+
+export const OPFS_ROOT = 'p2pshare';
+const MAX_BAD_BLOCKS = 3;
+const PERSIST_INTERVAL_MS = 250;
+
+/**
+ * @typedef {object} IncomingFile
+ * @property {import('./wire.js').FileInfo} info
+ * @property {string} key        fileKey(info)
+ * @property {string} name       its file name in OPFS
+ * @property {'pending'|'receiving'|'verifying'|'verified'|'failed'} status
+ * @property {number} from       bytes verified and kept
+ * @property {number} received   bytes arrived (verified or not) in this session
+ * @property {Uint8Array|null} state  whole-file hash state at `from`
+ * @property {string|null} chain block chain at `from`
+ * @property {{from: number, state: Uint8Array|null, chain: string|null}} saved  the last durable
+ *           (flushed and persisted) point, which is what a new page can resume from
+ * @property {boolean} opened    open in the sink worker
+ * @property {boolean} delivered handed to the user (download or folder)
+ * @property {string} error
+ * @property {number} badBlocks
+ */
+
+export class ReceiverController extends EventTarget {
+  /**
+   * @param {object} options
+   * @param {import('./sealed-signaling.js').SealedSignaling} options.sealed
+   * @param {import('./signaling.js').SignalingClient} options.signaling
+   * @param {RTCIceServer[]} options.iceServers
+   * @param {string} options.room
+   * @param {number} options.epoch this page's epoch (offers must echo it)
+   * @param {string} options.device a short description of this browser, shown to the sender
+   */
+  constructor({ sealed, signaling, iceServers, room, epoch, device }) {
+    super();
+    this.sealed = sealed;
+    this.signaling = signaling;
+    this.iceServers = iceServers;
+    this.room = room;
+    this.epoch = epoch;
+    this.device = device;
+    this.caps = storageCapabilities();
+    this.mode = this.caps.opfs ? 'opfs' : 'memory';
+    this.dir = [OPFS_ROOT, room];
+    /** @type {string|null} */
+    this.sender = null;
+    this.senderPresent = false;
+    this.senderEpoch = 0;
+    /** @type {PeerLink|null} */
+    this.link = null;
+    /** @type {{id: string, files: import('./wire.js').FileInfo[], missing: number}|null} */
+    this.manifest = null;
+    /** @type {IncomingFile[]} */
+    this.files = [];
+    this.accepted = false;
+    /** @type {FileSystemDirectoryHandle|null} */
+    this.folder = null;
+    this.folderName = '';
+    this.sink = null;
+    /** 'idle' | 'connecting' | 'waiting-sender' | 'ready' | 'transferring' | 'done' | 'error' */
+    this.phase = 'connecting';
+    this.fatal = '';
+    this.statusText = 'Connecting…';
+    this.current = null; // {f, index, len, got} the block being received
+    this.awaitingStart = false;
+    this.wantsSent = 0;
+    this.resumedFrom = 0;
+    this.meter = new RateMeter();
+    this.saved = null; // the persisted record
+    this.persistTimer = 0;
+    this.wasPartial = false;
+
+    signaling.addEventListener('welcome', (event) => {
+      const sender = event.detail.peers.find((p) => p.role === 'sender');
+      if (sender) this.senderArrived(sender.peer);
+      else if (!this.link?.channelOpen) this.setStatus('waiting-sender', "Waiting for the sender's page to connect…");
+    });
+    signaling.addEventListener('peer-joined', (event) => {
+      if (event.detail.role === 'sender') this.senderArrived(event.detail.peer);
+    });
+    signaling.addEventListener('peer-left', (event) => {
+      if (event.detail.peer !== this.sender) return;
+      this.senderPresent = false;
+      if (!this.link?.channelOpen && !this.isFinal) {
+        this.setStatus('waiting-sender', "The sender's page is closed or offline. Waiting for it to come back…");
+      }
+    });
+    sealed.addEventListener('message', (event) => this.onSealed(event.detail));
+    sealed.addEventListener('security', (event) => this.onSecurity(event.detail));
+  }
+
+  get isFinal() {
+    return this.phase === 'done' || this.phase === 'error';
+  }
+
+  /** Load what an earlier page of this tab (or another tab) kept for this room. */
+  async restore() {
+    this.saved = (await store.load('rooms', this.room)) ?? null;
+    if (this.saved?.role === 'receiver') {
+      this.accepted = Boolean(this.saved.accepted);
+      this.folder = this.saved.folder ?? null;
+      this.folderName = this.folder?.name ?? '';
+      this.wasPartial = Object.values(this.saved.files ?? {}).some((f) => f.from > 0 || f.status === 'verified');
+    }
+    return this;
+  }
+
+  setStatus(phase, text) {
+    if (this.isFinal && phase !== 'error') return;
+    this.phase = phase;
+    this.statusText = text;
+    this.changed();
+  }
+
+  changed() {
+    this.dispatchEvent(new CustomEvent('change'));
+  }
+
+  notice(level, text) {
+    this.dispatchEvent(new CustomEvent('notice', { detail: { level, text } }));
+  }
+
+  fail(text) {
+    this.fatal = text;
+    this.phase = 'error';
+    this.statusText = text;
+    this.link?.close();
+    this.link = null;
+    this.changed();
+  }
+
+  // --- signaling --------------------------------------------------------------------------
+
+  senderArrived(peer) {
+    this.sender = peer;
+    this.senderPresent = true;
+    if (this.isFinal) return;
+    if (!this.link?.channelOpen) this.setStatus('connecting', 'Connecting to the sender…');
+    this.sendHello();
+  }
+
+  sendHello() {
+    if (!this.sender) return;
+    this.sealed.send(this.sender, 0, { k: 'hello', live: Boolean(this.link?.channelOpen), device: this.device });
+  }
+
+  onSealed({ from, sid, body, epoch, newEpoch }) {
+    if (this.isFinal && body.k !== 'bye') return;
+    if (from !== this.sender) this.sender = from; // the only peer that can message us
+    if (newEpoch && this.link) {
+      // The sender's page reloaded: our connection to its old page is dead.
+      this.link.close();
+      this.link = null;
+    }
+    this.senderEpoch = epoch;
+    switch (body.k) {
+      case 'hello':
+        this.sendHello();
+        break;
+      case 'offer':
+        if (body.re !== this.epoch) return; // an offer made for an earlier page of ours
+        if (!this.link || body.fresh) this.link = this.makeLink();
+        this.link.onSignal(body, sid).catch((error) => console.warn('offer failed', error));
+        break;
+      case 'cand':
+        this.link?.onSignal(body, sid).catch(() => {});
+        break;
+      case 'bye':
+        this.endBySender(body.reason);
+        break;
+      case 'alarm':
+        this.onSecurity({ kind: 'tampered' });
+        break;
+      default:
+        break;
+    }
+  }
+
+  onSecurity({ kind }) {
+    if (this.phase === 'error') return;
+    if (kind === 'wrong-key') {
+      this.fail("This link's key does not match the sender's. Ask the sender for the whole link again.");
+    } else {
+      if (this.sender) this.sealed.send(this.sender, 0, { k: 'alarm' });
+      this.fail(
+        'This connection could not be verified. Someone may be tampering with the server, so nothing was received. Ask the sender to share again, ideally over a server you trust.',
+      );
+    }
+    this.signaling.stop();
+  }
+
+  endBySender(reason) {
+    this.closeSink();
+    const text =
+      reason === 'cancelled' ? 'The sender cancelled your download.' : 'The sender stopped sharing. Files already marked verified are complete.';
+    if (this.phase === 'done') this.statusText = text;
+    else this.fail(text);
+    this.link?.close();
+    this.link = null;
+    this.signaling.stop();
+    this.changed();
+  }
+
+  makeLink() {
+    this.link?.close();
+    const link = new PeerLink({
+      role: 'answerer',
+      iceServers: this.iceServers,
+      signal: (body, sid) => this.sender && this.sealed.send(this.sender, sid, body),
+    });
+    link.addEventListener('channel', (event) => this.onChannel(link, event.detail));
+    link.addEventListener('channel-closed', () => {
+      if (link !== this.link || this.isFinal) return;
+      this.current = null;
+      this.setStatus(
+        'connecting',
+        this.senderPresent ? 'Connection lost. Reconnecting…' : "The sender's page is closed or offline. Waiting for it to come back…",
+      );
+    });
+    link.addEventListener('failed', () => {
+      if (link === this.link && this.sender && !this.isFinal) this.sealed.send(this.sender, 0, { k: 'restart' });
+    });
+    return link;
+  }
+
+  // --- the data channel -------------------------------------------------------------------
+
+  onChannel(link, channel) {
+    if (link !== this.link) return;
+    channel.onmessage = (event) => {
+      if (link !== this.link) return;
+      if (typeof event.data === 'string') {
+        let message;
+        try {
+          message = parseControl(event.data);
+        } catch (error) {
+          if (error instanceof WireError) console.warn('bad control frame from sender', error.message);
+          return;
+        }
+        this.onControl(channel, message);
+      } else {
+        this.onBytes(event.data);
+      }
+    };
+    this.awaitingStart = false;
+    this.current = null;
+    this.setStatus(this.accepted ? 'transferring' : 'ready', this.accepted ? 'Connected. Resuming…' : 'Connected.');
+  }
+
+  onControl(channel, message) {
+    switch (message.t) {
+      case 'hello':
+        break;
+      case 'manifest':
+        this.onManifest(message).catch((error) => this.fail(`Could not read the file list: ${error.message}`));
+        break;
+      case 'start':
+        this.onStart(message);
+        break;
+      case 'block':
+        this.onBlock(message);
+        break;
+      case 'eof':
+        this.onEof(message);
+        break;
+      case 'cancel':
+        this.endBySender(message.reason);
+        break;
+      default:
+        break;
+    }
+  }
+
+  async onManifest(message) {
+    const sameOffer = this.manifest?.id === message.id;
+    this.manifest = { id: message.id, files: message.files, missing: message.missing ?? 0 };
+    if (!sameOffer) {
+      const savedFiles = this.saved?.files ?? {};
+      const previous = new Map(this.files.map((f) => [f.key, f]));
+      this.files = await Promise.all(
+        message.files.map(async (info) => {
+          const key = fileKey(info);
+          const known = previous.get(key);
+          if (known) return known;
+          const saved = savedFiles[key] ?? {};
+          const name = toHex(await digest(new TextEncoder().encode(key))).slice(0, 32);
+          const verified = saved.status === 'verified';
+          const checkpoint = { from: verified ? 0 : saved.from ?? 0, state: saved.state ?? null, chain: saved.chain ?? null };
+          return {
+            info,
+            key,
+            name,
+            status: verified ? 'verified' : 'pending',
+            from: verified ? info.size : checkpoint.from,
+            received: verified ? info.size : checkpoint.from,
+            state: checkpoint.state,
+            chain: checkpoint.chain,
+            saved: checkpoint,
+            opened: false,
+            delivered: Boolean(saved.delivered),
+            error: '',
+            badBlocks: 0,
+          };
+        }),
+      );
+    }
+    this.checkMemoryFallback();
+    if (this.phase === 'done' && this.files.some((f) => f.status !== 'verified')) {
+      // The sender added files after we finished: they need a new Accept.
+      this.accepted = false;
+      this.wantsSent = 0;
+      this.phase = 'ready';
+      this.notice('info', 'The sender added more files.');
+    }
+    if (this.accepted && !this.isFinal) this.sendWant();
+    else if (!this.isFinal) this.setStatus('ready', 'Ready. Press Accept to download.');
+    this.changed();
+  }
+
+  checkMemoryFallback() {
+    if (this.mode !== 'memory') return;
+    const total = this.totalBytes;
+    if (total > MEMORY_CAP_BYTES) {
+      this.notice(
+        'error',
+        `These files (${Math.round(total / 1e6)} MB) are too big to receive on this page: it is not a secure (HTTPS) page, so it can only keep files in memory, up to ${MEMORY_CAP_BYTES / 1e9} GB. Ask for the HTTPS link, or open the link on localhost.`,
+      );
+    }
+  }
+
+  get totalBytes() {
+    return this.files.reduce((n, f) => n + f.info.size, 0);
+  }
+
+  get receivedBytes() {
+    return this.files.reduce((n, f) => n + Math.max(f.received, f.from), 0);
+  }
+
+  get verifiedBytes() {
+    return this.files.reduce((n, f) => n + f.from, 0);
+  }
+
+  /** Accept the offer: download everything (to `folder` if one was picked). */
+  async accept() {
+    if (this.accepted && this.wantsSent) return;
+    if (this.mode === 'memory' && this.totalBytes > MEMORY_CAP_BYTES) {
+      this.checkMemoryFallback();
+      return;
+    }
+    this.accepted = true;
+    await this.persist();
+    if (this.link?.channelOpen && this.manifest) this.sendWant();
+    this.changed();
+  }
+
+  /** Let the user pick a folder to save into (File System Access API, where available). */
+  async pickFolder() {
+    const handle = await globalThis.showDirectoryPicker({ id: 'p2pshare', mode: 'readwrite' });
+    this.folder = handle;
+    this.folderName = handle.name;
+    await this.persist();
+    this.changed();
+  }
+
+  /** Cancel the download: tell the sender and stop. */
+  async cancel() {
+    try {
+      this.link?.channel?.send(encodeControl({ t: 'cancel' }));
+    } catch {
+      // closing
+    }
+    if (this.sender) await this.sealed.send(this.sender, 0, { k: 'bye', reason: 'cancelled' });
+    this.closeSink();
+    this.fail('You cancelled the download.');
+    this.signaling.stop();
+  }
+
+  sendWant() {
+    const channel = this.link?.channel;
+    if (!channel || channel.readyState !== 'open' || !this.manifest) return;
+    if (this.manifest.missing) {
+      this.setStatus('waiting-sender', 'The sender is adding the files again after a reload. Waiting…');
+    }
+    const wanted = [];
+    this.files.forEach((file, f) => {
+      if (['verified', 'failed', 'verifying'].includes(file.status)) return;
+      // `from` is block-aligned, or the file's size once its last block is in.
+      wanted.push({ f, from: Math.ceil(file.from / BLOCK_SIZE), chain: file.from > 0 ? file.chain : null });
+    });
+    this.awaitingStart = true;
+    this.current = null;
+    if (!wanted.length) {
+      this.finishAll();
+      return;
+    }
+    const held = this.verifiedBytes;
+    if ((this.wantsSent > 0 || this.wasPartial) && held > 0 && this.totalBytes > 0) {
+      const percent = Math.floor((100 * held) / this.totalBytes);
+      this.notice('info', `Reconnected — resuming at ${percent}%.`);
+      this.resumedFrom = held;
+    }
+    this.wantsSent++;
+    this.ensureSink();
+    channel.send(encodeControl({ t: 'want', files: wanted }));
+    this.setStatus('transferring', 'Receiving…');
+  }
+
+  ensureSink() {
+    if (this.sink) return;
+    const sink = new SinkClient();
+    this.sink = sink;
+    sink.addEventListener('opened', (event) => this.onOpened(event.detail));
+    sink.addEventListener('verified', (event) => this.onVerified(event.detail));
+    sink.addEventListener('bad-block', (event) => this.onBadBlock(event.detail));
+    sink.addEventListener('finished', (event) => this.onFinished(event.detail));
+    sink.addEventListener('error', (event) => this.onSinkError(event.detail));
+  }
+
+  closeSink() {
+    this.sink?.terminate();
+    this.sink = null;
+    for (const file of this.files) file.opened = false;
+  }
+
+  onStart({ f, from }) {
+    const file = this.files[f];
+    if (!file || file.status === 'verified') return;
+    this.awaitingStart = false;
+    this.current = null;
+    const fromBytes = Math.min(from * BLOCK_SIZE, file.info.size);
+    file.status = 'receiving';
+    file.expectFrom = fromBytes;
+    if (file.opened && fromBytes === file.from) {
+      this.changed(); // the worker holds exactly this: carry on
+      return;
+    }
+    if (file.opened) this.sink.post({ op: 'close', id: f });
+    if (fromBytes < file.saved.from) {
+      // The sender could not confirm our part (another file behind the same name): start over.
+      file.saved = { from: 0, state: null, chain: null };
+    }
+    file.from = file.saved.from;
+    file.received = file.from;
+    this.sink.post({
+      op: 'open',
+      id: f,
+      dir: this.dir,
+      name: file.name,
+      size: file.info.size,
+      mode: this.mode,
+      ...file.saved,
+    });
+    file.opened = true;
+    this.changed();
+  }
+
+  onOpened({ id, from, chain, state }) {
+    const file = this.files[id];
+    if (!file) return;
+    file.from = from;
+    file.received = from;
+    file.chain = chain;
+    file.state = state;
+    if (from !== file.expectFrom) {
+      // Less was on disk than recorded (storage cleared?): ask again from what is really there.
+      file.saved = { from, state, chain };
+      this.sendWant();
+    }
+  }
+
+  onBlock({ f, i, len, h }) {
+    if (this.awaitingStart) return;
+    const file = this.files[f];
+    if (!file?.opened) return;
+    this.current = { f, index: i, len, got: 0 };
+    this.sink.post({ op: 'block', id: f, index: i, len, expected: h });
+  }
+
+  onBytes(buffer) {
+    const current = this.current;
+    if (this.awaitingStart || !current) return;
+    current.got += buffer.byteLength;
+    if (current.got > current.len) {
+      this.current = null;
+      return;
+    }
+    const file = this.files[current.f];
+    file.received += buffer.byteLength;
+    this.sink.post({ op: 'write', id: current.f, bytes: buffer }, [buffer]);
+    if (current.got === current.len) this.current = null;
+    this.meter.add(performance.now(), this.receivedBytes);
+    this.throttledChange();
+  }
+
+  throttledChange() {
+    const now = performance.now();
+    if (now - (this.lastRender ?? 0) > 200) {
+      this.lastRender = now;
+      this.changed();
+    }
+  }
+
+  onVerified({ id, index, durable, from, state, chain }) {
+    const file = this.files[id];
+    if (!file) return;
+    file.from = from;
+    file.state = state;
+    file.chain = chain;
+    if (durable) {
+      file.saved = { from, state, chain };
+      this.schedulePersist();
+    }
+    try {
+      this.link?.channel?.send(encodeControl({ t: 'ack', f: id, i: index }));
+    } catch {
+      // the channel closed; the next want tells the sender where we are
+    }
+    this.throttledChange();
+  }
+
+  onBadBlock({ id, index }) {
+    const file = this.files[id];
+    if (!file) return;
+    file.badBlocks++;
+    file.received = file.from;
+    if (file.badBlocks > MAX_BAD_BLOCKS) {
+      this.fileFailed(file, id, `block ${index} kept arriving damaged`);
+      return;
+    }
+    this.sendWant(); // resend from the last good block
+  }
+
+  onEof({ f, sha256 }) {
+    if (this.awaitingStart) return;
+    const file = this.files[f];
+    if (!file?.opened || file.status === 'verifying') return;
+    file.status = 'verifying';
+    file.expected = sha256;
+    this.sink.post({ op: 'finish', id: f, expected: sha256 });
+    this.changed();
+  }
+
+  async onFinished({ id, ok, blob }) {
+    const file = this.files[id];
+    if (!file) return;
+    file.opened = false;
+    if (!ok) {
+      this.fileFailed(file, id, 'its SHA-256 did not match the sender’s');
+      return;
+    }
+    file.status = 'verified';
+    file.from = file.info.size;
+    file.received = file.info.size;
+    this.changed();
+    try {
+      await this.deliver(file, blob);
+    } catch (error) {
+      file.error = `verified, but could not be saved: ${error.message}`;
+      this.notice('error', `${file.info.path} was received and verified, but could not be saved: ${error.message}`);
+    }
+    await this.persist();
+    if (this.files.every((f) => f.status === 'verified' || f.status === 'failed')) this.finishAll();
+    this.changed();
+  }
+
+  async deliver(file, blob) {
+    if (file.delivered) return;
+    const source = blob ?? (await opfsFile(this.dir, file.name));
+    const base = file.info.path.split('/').pop();
+    if (this.folder) {
+      if ((await this.folder.queryPermission?.({ mode: 'readwrite' })) !== 'granted') {
+        throw new Error(`no permission to write into “${this.folderName}”; press “Save to folder” again`);
+      }
+      await saveToFolder(this.folder, file.info.path, source);
+      if (this.mode === 'opfs') this.sink?.post({ op: 'close', id: -1, remove: true, dir: this.dir, name: file.name });
+    } else {
+      downloadBlob(source, base);
+    }
+    file.delivered = true;
+  }
+
+  fileFailed(file, id, reason) {
+    file.status = 'failed';
+    file.error = reason;
+    try {
+      this.link?.channel?.send(encodeControl({ t: 'fail', f: id, reason: 'hash-mismatch' }));
+    } catch {
+      // closing
+    }
+    this.notice('error', `${file.info.path} failed verification (${reason}). It was not saved as complete.`);
+    this.persist();
+    if (this.files.every((f) => f.status === 'verified' || f.status === 'failed')) this.finishAll();
+    else this.sendWant();
+  }
+
+  onSinkError({ id, kind, message }) {
+    if (kind === 'disk-full') {
+      try {
+        this.link?.channel?.send(encodeControl({ t: 'fail', f: Math.max(0, id), reason: 'disk-full' }));
+      } catch {
+        // closing
+      }
+      this.fail('Your disk is full (or this site used up its storage quota). Free some space, then open the link again to resume.');
+      return;
+    }
+    if (kind === 'state') {
+      // Bytes that did not fit what we expected (a restart raced with data in flight): resync.
+      console.warn('sink out of step, resyncing:', message);
+      this.sendWant();
+      return;
+    }
+    this.fail(`Could not write the file: ${message}. Check free space and try again.`);
+  }
+
+  finishAll() {
+    const failed = this.files.filter((f) => f.status === 'failed');
+    try {
+      this.link?.channel?.send(encodeControl({ t: 'done' }));
+    } catch {
+      // closing
+    }
+    if (failed.length) {
+      this.fail(`${failed.length} file(s) failed verification and were not kept as complete. Ask the sender to share them again.`);
+    } else {
+      this.phase = 'done';
+      this.statusText = this.folder
+        ? `All files received and verified, saved in “${this.folderName}”.`
+        : 'All files received and verified. They are in your downloads.';
+    }
+    this.persist();
+    this.changed();
+  }
+
+  schedulePersist() {
+    if (this.persistTimer) return;
+    this.persistTimer = setTimeout(() => {
+      this.persistTimer = 0;
+      this.persist();
+    }, PERSIST_INTERVAL_MS);
+  }
+
+  persist() {
+    const files = {};
+    for (const file of this.files) {
+      files[file.key] = {
+        status: file.status === 'verified' ? 'verified' : 'partial',
+        from: file.status === 'verified' ? file.info.size : file.saved.from,
+        state: file.saved.state,
+        chain: file.saved.chain,
+        delivered: file.delivered,
+      };
+    }
+    this.saved = {
+      role: 'receiver',
+      updated: Date.now(),
+      accepted: this.accepted,
+      manifestId: this.manifest?.id ?? null,
+      complete: this.phase === 'done',
+      folder: this.folder,
+      files,
+    };
+    return store.save('rooms', this.room, this.saved);
+  }
+
+  /** waiting | transferring | done | error, for the page's transfer-state. */
+  get aggregateState() {
+    if (this.phase === 'error') return 'error';
+    if (this.phase === 'done') return 'done';
+    if (this.accepted && this.wantsSent && this.files.some((f) => f.status !== 'verified')) return 'transferring';
+    return 'waiting';
+  }
+
+  get rate() {
+    return this.meter.rate();
+  }
+
+  /** Remove what this room keeps on disk (after the user is done with it). */
+  async forget() {
+    this.closeSink();
+    await removeOpfsDir(this.dir);
+    await store.remove('rooms', this.room);
+  }
+}
+

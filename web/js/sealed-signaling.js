@@ -1,0 +1,81 @@
+// Sealed messages between the peers of a room, over the server's relay.
+//
+// Outgoing messages to one peer are sealed and sent strictly in order (sealing is async, and
+// the receiving side rejects a sequence number that goes backwards). Incoming ones are opened
+// strictly in order, checked for replay, and dispatched:
+//   message   detail: {from, sid, body, epoch, newEpoch}   newEpoch: the peer reloaded its page
+//   security  detail: {from, kind: 'wrong-key'|'tampered', reason}
+// Stale messages (from an older page of the peer) are dropped silently.
+
+import { ReplayGuard, SealError } from './seal.js';
+
+export class SealedSignaling extends EventTarget {
+  /**
+   * @param {import('./signaling.js').SignalingClient} signaling
+   * @param {import('./seal.js').Sealer} sealer
+   */
+  constructor(signaling, sealer) {
+    super();
+    this.signaling = signaling;
+    this.sealer = sealer;
+    this.guard = new ReplayGuard();
+    /** peers we have opened at least one message from (so a key mismatch later is tampering) */
+    this.trusted = new Set();
+    /** @type {Map<string, Promise<void>>} */
+    this.outgoing = new Map();
+    this.incoming = Promise.resolve();
+    this.me = '';
+    signaling.addEventListener('welcome', (event) => {
+      this.me = event.detail.peer;
+    });
+    signaling.addEventListener('relay', (event) => {
+      const { from, sid, data } = event.detail;
+      this.incoming = this.incoming.then(() => this.receive(from, sid, data));
+    });
+  }
+
+  /** Seal `body` for `to` under session `sid` and relay it (in order; best effort). */
+  send(to, sid, body) {
+    const previous = this.outgoing.get(to) ?? Promise.resolve();
+    const next = previous
+      .then(async () => {
+        const envelope = await this.sealer.seal(this.me, to, sid, body);
+        this.signaling.relay(to, sid, envelope);
+      })
+      .catch(() => {});
+    this.outgoing.set(to, next);
+    return next;
+  }
+
+  /** The newest page epoch seen from `peer` (0 if none). */
+  epochOf(peer) {
+    return this.guard.epochOf(peer);
+  }
+
+  async receive(from, sid, data) {
+    let opened;
+    try {
+      opened = await this.sealer.open(from, this.me, sid, data);
+    } catch (error) {
+      const kind =
+        error instanceof SealError && error.kind === 'wrong-key' && !this.trusted.has(from) ? 'wrong-key' : 'tampered';
+      this.dispatchEvent(new CustomEvent('security', { detail: { from, kind, reason: String(error.message) } }));
+      return;
+    }
+    const verdict = this.guard.check(from, opened.epoch, opened.seq);
+    if (verdict === 'stale') return;
+    if (verdict === 'replay') {
+      this.dispatchEvent(
+        new CustomEvent('security', { detail: { from, kind: 'tampered', reason: 'a payload was replayed' } }),
+      );
+      return;
+    }
+    this.trusted.add(from);
+    if (!opened.body || typeof opened.body !== 'object' || typeof opened.body.k !== 'string') return;
+    this.dispatchEvent(
+      new CustomEvent('message', {
+        detail: { from, sid, body: opened.body, epoch: opened.epoch, newEpoch: verdict === 'new-epoch' },
+      }),
+    );
+  }
+}

@@ -1,0 +1,202 @@
+// The signaling connection: one WebSocket to /ws/<room> on this page's origin, kept alive.
+//
+// Reconnects with exponential backoff and jitter after any drop, at once when the browser
+// says it is back online; answers the server's pings and treats a silent server as dead.
+// Close codes that mean "do not come back" (replaced by a newer tab, malformed room, role
+// refused) stop it for good. Messages are the typed frames of docs/protocol.md; payloads are
+// opaque (sealed by seal.js).
+//
+// Events (CustomEvent, `detail` is the server message unless said):
+//   state     detail: 'connecting' | 'open' | 'reconnecting' | 'closed'
+//   welcome, peer-joined, peer-left, relay, error
+//   fatal     detail: {code, reason}  the connection will not be retried
+
+import { backoffDelayMs } from './util.js';
+
+export const CLOSE = Object.freeze({
+  NORMAL: 1000,
+  GOING_AWAY: 1001,
+  REPLACED: 4001,
+  HEARTBEAT_TIMEOUT: 4002,
+  ROOM_FULL: 4003,
+  BAD_ROOM: 4004,
+  TOO_MANY_CONNECTIONS: 4005,
+  RATE_LIMITED: 4006,
+  SLOW_CONSUMER: 4007,
+  PROTOCOL_ERROR: 4008,
+  ROLE_REFUSED: 4009,
+  TOO_MANY_ROOMS: 4010,
+  DRAINING: 4011,
+});
+
+const FATAL_CLOSES = new Set([CLOSE.REPLACED, CLOSE.BAD_ROOM, CLOSE.ROLE_REFUSED, CLOSE.PROTOCOL_ERROR]);
+const SERVER_TYPES = new Set(['welcome', 'peer-joined', 'peer-left', 'relay', 'error', 'ping', 'pong']);
+
+export class SignalingClient extends EventTarget {
+  /**
+   * @param {object} options
+   * @param {string} options.url ws(s)://host/ws/<room>
+   * @param {string} options.cid this tab's client id
+   * @param {string|null} [options.token] creator token (sender only)
+   * @param {typeof WebSocket} [options.WebSocketImpl]
+   */
+  constructor({ url, cid, token = null, WebSocketImpl = globalThis.WebSocket }) {
+    super();
+    this.url = url;
+    this.cid = cid;
+    this.token = token;
+    this.WebSocketImpl = WebSocketImpl;
+    /** @type {WebSocket|null} */
+    this.ws = null;
+    this.state = 'closed';
+    this.attempt = 0;
+    this.stopped = false;
+    this.heartbeatS = 5;
+    this.lastHeard = 0;
+    this.retryTimer = 0;
+    this.watchdog = 0;
+    /** @type {any} */
+    this.welcome = null;
+    this.onOnline = () => {
+      if (this.state === 'reconnecting') this.connectNow();
+    };
+  }
+
+  start() {
+    this.stopped = false;
+    globalThis.addEventListener?.('online', this.onOnline);
+    this.connectNow();
+  }
+
+  /** Close for good (leaving the room cleanly). */
+  stop() {
+    this.stopped = true;
+    globalThis.removeEventListener?.('online', this.onOnline);
+    clearTimeout(this.retryTimer);
+    clearInterval(this.watchdog);
+    if (this.ws) this.ws.close(CLOSE.NORMAL, 'leaving');
+    this.ws = null;
+    this.setState('closed');
+  }
+
+  /** Drop the current socket and reconnect (used by tests and after network changes). */
+  reconnect() {
+    if (this.ws) this.ws.close(CLOSE.NORMAL, 'reconnecting');
+  }
+
+  get isOpen() {
+    return this.state === 'open';
+  }
+
+  /** @param {string} to @param {number} sid @param {string} data @returns {boolean} sent */
+  relay(to, sid, data) {
+    return this.send({ type: 'relay', to, sid, data });
+  }
+
+  send(message) {
+    if (!this.ws || this.ws.readyState !== 1 || this.state !== 'open') return false;
+    this.ws.send(JSON.stringify(message));
+    return true;
+  }
+
+  setState(state) {
+    if (this.state === state) return;
+    this.state = state;
+    this.dispatchEvent(new CustomEvent('state', { detail: state }));
+  }
+
+  connectNow() {
+    clearTimeout(this.retryTimer);
+    if (this.stopped) return;
+    this.setState(this.attempt === 0 ? 'connecting' : 'reconnecting');
+    let ws;
+    try {
+      ws = new this.WebSocketImpl(this.url);
+    } catch {
+      this.scheduleRetry();
+      return;
+    }
+    this.ws = ws;
+    ws.onopen = () => {
+      this.lastHeard = Date.now();
+      const join = { type: 'join', cid: this.cid, v: 1 };
+      if (this.token) join.token = this.token;
+      ws.send(JSON.stringify(join));
+    };
+    ws.onmessage = (event) => {
+      if (ws !== this.ws) return;
+      this.lastHeard = Date.now();
+      this.onFrame(event.data);
+    };
+    ws.onclose = (event) => {
+      if (ws !== this.ws) return;
+      this.ws = null;
+      clearInterval(this.watchdog);
+      if (this.stopped) return;
+      if (FATAL_CLOSES.has(event.code)) {
+        this.stopped = true;
+        this.setState('closed');
+        this.dispatchEvent(new CustomEvent('fatal', { detail: { code: event.code, reason: event.reason } }));
+        return;
+      }
+      if (event.code === CLOSE.ROOM_FULL) this.attempt = Math.max(this.attempt, 4);
+      this.scheduleRetry();
+    };
+    ws.onerror = () => {};
+  }
+
+  scheduleRetry() {
+    this.setState('reconnecting');
+    const delay = backoffDelayMs(this.attempt++);
+    this.retryTimer = setTimeout(() => this.connectNow(), delay);
+  }
+
+  onFrame(text) {
+    let message;
+    try {
+      message = JSON.parse(text);
+    } catch {
+      return;
+    }
+    if (!message || typeof message !== 'object' || !SERVER_TYPES.has(message.type)) return;
+    switch (message.type) {
+      case 'ping':
+        this.ws?.send('{"type":"pong"}');
+        return;
+      case 'pong':
+        return;
+      case 'welcome':
+        this.attempt = 0;
+        this.welcome = message;
+        this.heartbeatS = Number(message.heartbeat_s) || 5;
+        this.startWatchdog();
+        this.setState('open');
+        break;
+      default:
+        break;
+    }
+    this.dispatchEvent(new CustomEvent(message.type, { detail: message }));
+  }
+
+  startWatchdog() {
+    clearInterval(this.watchdog);
+    const deadMs = (2 * this.heartbeatS + 5) * 1000;
+    this.watchdog = setInterval(() => {
+      if (this.ws && Date.now() - this.lastHeard > deadMs) {
+        // The server went silent (network change, sleep): start over.
+        const ws = this.ws;
+        this.ws = null;
+        ws.close();
+        this.scheduleRetry();
+      } else if (this.ws && Date.now() - this.lastHeard > this.heartbeatS * 1000) {
+        this.send({ type: 'ping' });
+      }
+    }, 1000);
+  }
+}
+
+/** ws(s)://<this origin>/ws/<room> for a page at `location`. */
+export function signalingUrl(location, room) {
+  const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  return `${scheme}//${location.host}/ws/${room}`;
+}

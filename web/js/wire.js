@@ -1,0 +1,127 @@
+// The transfer protocol on the data channel (layer 3 in docs/protocol.md). Pure.
+//
+// One ordered, reliable data channel per sender-receiver pair. Control messages are JSON
+// text frames with a `t` field; file bytes are binary frames that follow a `block` header.
+// Files are cut into fixed-size blocks; each block's SHA-256 travels in its header, so the
+// receiver verifies every block as it lands and can resume from the last verified one.
+
+export const PROTOCOL = 'p2pshare-transfer/1';
+/** Bytes per block: the unit of hashing, acknowledgement and resume. */
+export const BLOCK_SIZE = 1 << 20;
+/** Bytes per binary frame (under Chromium's 256 KiB message limit, with room to spare). */
+export const CHUNK_SIZE = 128 << 10;
+/** Unacknowledged blocks a sender may have in flight to one receiver (flow control). */
+export const WINDOW_BLOCKS = 4;
+export const MAX_FILES = 100000;
+const MAX_PATH = 4096;
+
+export class WireError extends Error {
+  constructor(message) {
+    super(message);
+    this.name = 'WireError';
+  }
+}
+
+/**
+ * @typedef {object} FileInfo
+ * @property {string} path   relative path with '/' separators ("folder/a.txt")
+ * @property {number} size   bytes
+ * @property {number} mtime  last modified, ms since 1970
+ * @property {string} type   MIME type as the sender's browser reported it ('' if unknown)
+ */
+
+const isInt = (v, min = 0, max = Number.MAX_SAFE_INTEGER) => Number.isInteger(v) && v >= min && v <= max;
+const isHex = (v, n) => typeof v === 'string' && v.length === n && /^[0-9a-f]+$/.test(v);
+
+/** Is `path` a safe relative path (no absolute, no '..', no empty parts, no control chars)? */
+export function isSafePath(path) {
+  if (typeof path !== 'string' || !path || path.length > MAX_PATH) return false;
+  if (/[\u0000-\u001f\u007f\\]/.test(path)) return false;
+  const parts = path.split('/');
+  return parts.every((p) => p !== '' && p !== '.' && p !== '..');
+}
+
+/** Number of blocks of a file of `size` bytes (0 for an empty file). */
+export function blockCount(size) {
+  return Math.ceil(size / BLOCK_SIZE);
+}
+
+/** Length of block `index` of a file of `size` bytes. */
+export function blockLength(size, index) {
+  return Math.max(0, Math.min(BLOCK_SIZE, size - index * BLOCK_SIZE));
+}
+
+/** The key that identifies a file across reloads: path, size and mtime. */
+export function fileKey(info) {
+  return `${info.path}\u0000${info.size}\u0000${info.mtime}`;
+}
+
+const VALIDATORS = {
+  // sender -> receiver
+  manifest: (m) =>
+    typeof m.id === 'string' &&
+    m.id.length <= 64 &&
+    m.blockSize === BLOCK_SIZE &&
+    Array.isArray(m.files) &&
+    m.files.length <= MAX_FILES &&
+    m.files.every(
+      (f) => f && isSafePath(f.path) && isInt(f.size) && isInt(f.mtime) && typeof f.type === 'string' && f.type.length < 256,
+    ),
+  start: (m) => isInt(m.f) && isInt(m.from),
+  block: (m) => isInt(m.f) && isInt(m.i) && isInt(m.len, 1, BLOCK_SIZE) && isHex(m.h, 64),
+  eof: (m) => isInt(m.f) && isHex(m.sha256, 64),
+  cancel: (m) => typeof (m.reason ?? '') === 'string',
+  // receiver -> sender
+  want: (m) =>
+    Array.isArray(m.files) &&
+    m.files.length <= MAX_FILES &&
+    m.files.every((w) => w && isInt(w.f) && isInt(w.from) && (w.chain === null || isHex(w.chain, 64))),
+  ack: (m) => isInt(m.f) && isInt(m.i),
+  fail: (m) => isInt(m.f) && typeof m.reason === 'string' && m.reason.length < 200,
+  done: () => true,
+  hello: (m) => m.protocol === PROTOCOL,
+};
+
+/**
+ * Decode and validate one control frame.
+ * @param {string} text
+ * @returns {{t: string} & Record<string, any>}
+ * @throws {WireError}
+ */
+export function parseControl(text) {
+  let message;
+  try {
+    message = JSON.parse(text);
+  } catch {
+    throw new WireError('control frame is not JSON');
+  }
+  if (!message || typeof message !== 'object' || typeof message.t !== 'string') {
+    throw new WireError('control frame without a type');
+  }
+  const validate = VALIDATORS[message.t];
+  if (!validate) throw new WireError(`unknown control frame type ${JSON.stringify(message.t).slice(0, 40)}`);
+  if (!validate(message)) throw new WireError(`invalid ${message.t} frame`);
+  return message;
+}
+
+/** @param {{t: string} & Record<string, any>} message */
+export function encodeControl(message) {
+  return JSON.stringify(message);
+}
+
+/**
+ * The chain value that proves which blocks a receiver holds: chain(0) is 32 zero bytes and
+ * chain(k+1) = SHA-256(chain(k) || blockHash(k)). Both sides compute it from their own block
+ * hashes; equal chains at block k mean equal first k blocks (up to SHA-256 collisions).
+ * @param {Uint8Array} previous 32 bytes
+ * @param {Uint8Array} blockHash 32 bytes
+ * @param {(data: Uint8Array) => Promise<Uint8Array>} sha256
+ */
+export async function chainNext(previous, blockHash, sha256) {
+  const joined = new Uint8Array(64);
+  joined.set(previous);
+  joined.set(blockHash, 32);
+  return sha256(joined);
+}
+
+export const CHAIN_START = new Uint8Array(32);
