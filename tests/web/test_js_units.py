@@ -14,7 +14,10 @@ def test_pure_web_modules_pass_their_node_tests() -> None:
     assert node, "Node.js (>= 18) is needed to test the web client's pure modules"
     result = subprocess.run(
         [node, "--test", *sorted(str(p) for p in (WEB / "test").glob("*.test.mjs"))],
-        capture_output=True, text=True, timeout=120, cwd=WEB,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=WEB,
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert "# fail 0" in result.stdout

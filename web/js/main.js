@@ -149,8 +149,15 @@ function uniquePaths(files) {
   return files;
 }
 
+/** Files chosen before the page knew what to do with them (it was still loading). */
+let earlyFiles = [];
 /** What a choice of files (input or drop) does now: start sharing, add, or re-add. */
-let onFiles = (files) => {};
+let onFiles = (files) => earlyFiles.push(...files);
+
+function handleFiles(handler) {
+  onFiles = handler;
+  if (earlyFiles.length) handler(earlyFiles.splice(0));
+}
 
 /** Hook up the two file inputs and the drop zone, once; they call the current `onFiles`. */
 function fileChoosers() {
@@ -189,14 +196,14 @@ function home(config) {
       'This page is plain http on a network address. Sharing still works and is encrypted, but people receiving large files should use the https:// address.';
   }
   let started = false;
-  onFiles = (files) => {
+  handleFiles((files) => {
     if (started) return;
     started = true;
     startSharing(uniquePaths(files), config).catch((error) => {
       started = false;
       ui.notice('error', `Could not start sharing: ${error.message}`);
     });
-  };
+  });
 }
 
 async function startSharing(files, config) {
@@ -289,7 +296,7 @@ async function runSender({ room, secretText, token, shared, config }) {
   $('add-folder').addEventListener('click', () => $('folder-input').click());
   $('readd-files').addEventListener('click', () => $('file-input').click());
   $('readd-folder').addEventListener('click', () => $('folder-input').click());
-  onFiles = async (files) => {
+  handleFiles(async (files) => {
     if (sender.stopped) return;
     if (sender.missingFiles.length) {
       const matched = sender.reattach(files);
@@ -299,7 +306,7 @@ async function runSender({ room, secretText, token, shared, config }) {
     }
     await sender.addFiles(uniquePaths(files));
     await store.save('rooms', room, { role: 'sender', files: sender.files.map((s) => s.info), updated: Date.now() });
-  };
+  });
   render();
   signaling.start();
 }

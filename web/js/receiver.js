@@ -204,13 +204,15 @@ export class ReceiverController extends EventTarget {
     if (this.phase === 'error') return;
     if (kind === 'wrong-key') {
       this.fail("This link's key does not match the sender's. Ask the sender for the whole link again.");
-    } else {
-      if (this.sender) this.sealed.send(this.sender, 0, { k: 'alarm' });
-      this.fail(
-        'This connection could not be verified. Someone may be tampering with the server, so nothing was received. Ask the sender to share again, ideally over a server you trust.',
-      );
+      this.signaling.stop();
+      return;
     }
-    this.signaling.stop();
+    this.fail(
+      'This connection could not be verified. Someone may be tampering with the server, so nothing was received. Ask the sender to share again, ideally over a server you trust.',
+    );
+    // Tell the sender (it shows the same warning), then leave.
+    const told = this.sender ? this.sealed.send(this.sender, 0, { k: 'alarm' }) : Promise.resolve();
+    Promise.race([told, new Promise((resolve) => setTimeout(resolve, 2000))]).then(() => this.signaling.stop());
   }
 
   endBySender(reason) {

@@ -1,0 +1,302 @@
+"""End-to-end security: what the server sees is sealed, and a tampering server is caught.
+
+The "malicious server" is played by Playwright's WebSocket routing, which sits between the page
+and the real server and can alter, redirect or replay any frame, exactly as a compromised
+server (or a proxy in front of it) could.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import secrets
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, Page, Playwright, WebSocketRoute
+
+from tests.browser.harness import Person, ServerProcess, launch, sha256_file
+
+pytestmark = pytest.mark.browser
+
+UNVERIFIED = "could not be verified"
+
+
+@pytest.fixture(scope="module")
+def payload(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("secret") / "quarterly-secret-plans.pdf"
+    path.write_bytes(os.urandom(3 * 1024 * 1024 + 17))
+    return path
+
+
+def capture_frames(page: Page, frames: list[str]) -> None:
+    def on_socket(ws: Any) -> None:
+        ws.on(
+            "framesent", lambda data: frames.append(data if isinstance(data, str) else repr(data))
+        )
+        ws.on(
+            "framereceived",
+            lambda data: frames.append(data if isinstance(data, str) else repr(data)),
+        )
+
+    page.on("websocket", on_socket)
+
+
+def test_the_server_sees_only_sealed_payloads(
+    browser: Browser, payload: Path, tmp_path: Path
+) -> None:
+    server = ServerProcess(extra=["--log-level", "debug"]).start()
+    frames: list[str] = []
+    sender = Person(browser, server.url, "sender")
+    receiver = Person(browser, server.url, "receiver")
+    try:
+        capture_frames(sender.page, frames)
+        capture_frames(receiver.page, frames)
+        link = sender.share([payload])
+        secret = link.split("#", 1)[1]
+        receiver.open_link(link)
+        receiver.accept()
+        receiver.wait_state("done")
+        ((_, saved),) = receiver.save_downloads(tmp_path).items()
+        assert sha256_file(saved) == sha256_file(payload)
+        relays = [f for f in frames if '"relay"' in f]
+        assert len(relays) >= 4  # hellos, offer, answer, candidates
+        for frame in frames:
+            for forbidden in (
+                payload.name,
+                "quarterly",
+                secret,
+                "a=fingerprint",
+                "candidate:",
+                "v=0",
+                "sdp",
+            ):
+                assert forbidden not in frame, (forbidden, frame[:200])
+        # Sealed payloads look like random bytes; the envelope reveals only its header.
+        for frame in relays:
+            data = json.loads(frame)["data"]
+            assert re.fullmatch(r"v1\.[A-Za-z0-9_-]{11}\.\d+\.\d+\.[A-Za-z0-9_-]+", data), data
+    finally:
+        sender.close()
+        receiver.close()
+        server.stop()
+    log = b"".join(server.log).decode(errors="replace")
+    assert "DEBUG" in log or "INFO" in log
+    assert secret not in log and payload.name not in log and "v1." not in log
+
+
+def tamper(
+    page: Page,
+    *,
+    outgoing: Callable[[dict[str, Any]], list[dict[str, Any]]] | None = None,
+    incoming: Callable[[dict[str, Any]], list[dict[str, Any]]] | None = None,
+) -> None:
+    """Route the page's signaling through a man in the middle that may rewrite relay frames.
+
+    `outgoing`/`incoming` map one relay message to the list of messages to pass on instead.
+    """
+
+    def handler(ws: WebSocketRoute) -> None:
+        upstream = ws.connect_to_server()
+
+        def rewrite(message: str | bytes, change: Any, send: Callable[[str], None]) -> None:
+            if isinstance(message, bytes) or change is None:
+                send(message)  # type: ignore[arg-type]
+                return
+            parsed = json.loads(message)
+            if parsed.get("type") != "relay":
+                send(message)
+                return
+            for out in change(parsed):
+                send(json.dumps(out))
+
+        ws.on_message(lambda m: rewrite(m, outgoing, upstream.send))
+        upstream.on_message(lambda m: rewrite(m, incoming, ws.send))
+
+    page.route_web_socket(re.compile(r".*/ws/.*"), handler)
+
+
+def flip_a_byte(message: dict[str, Any]) -> dict[str, Any]:
+    head, blob = message["data"].rsplit(".", 1)
+    raw = bytearray(base64.urlsafe_b64decode(blob + "=" * (-len(blob) % 4)))
+    raw[len(raw) // 2] ^= 0x01
+    return {**message, "data": head + "." + base64.urlsafe_b64encode(raw).decode().rstrip("=")}
+
+
+def assert_both_sides_refuse(sender: Person, receivers: list[Person]) -> None:
+    for receiver in receivers:
+        receiver.wait_state("error", timeout_s=30)
+        assert UNVERIFIED in receiver.status_text()
+        assert not receiver.downloads
+        assert receiver.page.get_by_test_id("accept").is_hidden()
+    sender.wait_state("error", timeout_s=30)
+    sender.page.get_by_text(UNVERIFIED).first.wait_for()
+    assert sender.sent_bytes() == 0
+    rows = sender.page.eval_on_selector_all(
+        "#receivers li", "els => els.map(e => e.dataset.status)"
+    )
+    assert rows and set(rows) == {"unverified"}, rows
+
+
+def test_an_altered_payload_is_detected_by_both_sides(
+    browser: Browser, server: ServerProcess, payload: Path
+) -> None:
+    sender = Person(browser, server.url, "sender")
+    receiver = Person(browser, server.url, "receiver")
+    try:
+        altered = []
+
+        def alter_first(message: dict[str, Any]) -> list[dict[str, Any]]:
+            if not altered:
+                altered.append(message)
+                return [flip_a_byte(message)]
+            return [message]
+
+        tamper(receiver.page, incoming=alter_first)
+        link = sender.share([payload])
+        receiver.open_link(link)
+        assert_both_sides_refuse(sender, [receiver])
+        assert altered
+    finally:
+        sender.close()
+        receiver.close()
+
+
+def test_payloads_swapped_between_receivers_are_detected(
+    browser: Browser, server: ServerProcess, payload: Path
+) -> None:
+    sender = Person(browser, server.url, "sender")
+    first = Person(browser, server.url, "first")
+    second = Person(browser, server.url, "second")
+    try:
+        peers: list[str] = []
+
+        def swap(message: dict[str, Any]) -> list[dict[str, Any]]:
+            # Whatever the sender addresses to one receiver goes to the other instead.
+            if message["to"] not in peers:
+                peers.append(message["to"])
+            if len(peers) < 2:
+                return [message]
+            other = peers[1] if message["to"] == peers[0] else peers[0]
+            return [{**message, "to": other}]
+
+        tamper(sender.page, outgoing=swap)
+        link = sender.share([payload])
+        first.open_link(link)
+        first.page.wait_for_function("() => globalThis.p2pshare?.signaling?.state === 'open'")
+        second.open_link(link)
+        assert_both_sides_refuse(sender, [second])
+        assert len(peers) == 2
+    finally:
+        for person in (sender, first, second):
+            person.close()
+
+
+def test_a_replayed_payload_is_detected_by_both_sides(
+    browser: Browser, server: ServerProcess, payload: Path
+) -> None:
+    sender = Person(browser, server.url, "sender")
+    receiver = Person(browser, server.url, "receiver")
+    try:
+        seen: list[dict[str, Any]] = []
+
+        def replay_first(message: dict[str, Any]) -> list[dict[str, Any]]:
+            seen.append(message)
+            if len(seen) == 2:
+                return [message, seen[0]]  # the first payload again, after the second
+            return [message]
+
+        tamper(receiver.page, incoming=replay_first)
+        link = sender.share([payload])
+        receiver.open_link(link)
+        assert_both_sides_refuse(sender, [receiver])
+    finally:
+        sender.close()
+        receiver.close()
+
+
+def test_a_wrong_secret_gets_a_clear_message(
+    browser: Browser, server: ServerProcess, payload: Path
+) -> None:
+    sender = Person(browser, server.url, "sender")
+    receiver = Person(browser, server.url, "receiver")
+    try:
+        link = sender.share([payload])
+        wrong = link.split("#")[0] + "#" + secrets.token_urlsafe(32)
+        receiver.open_link(wrong)
+        receiver.wait_state("error", timeout_s=30)
+        assert "key does not match" in receiver.status_text()
+        # The sender is not alarmed, but sees what happened.
+        sender.page.get_by_text("wrong or incomplete key").wait_for()
+        assert sender.state() == "waiting"
+    finally:
+        sender.close()
+        receiver.close()
+
+
+def test_a_link_preview_does_not_touch_the_room(
+    browser: Browser, server: ServerProcess, payload: Path, tmp_path: Path
+) -> None:
+    sender = Person(browser, server.url, "sender")
+    receiver = Person(browser, server.url, "receiver")
+    try:
+        link = sender.share([payload])
+        sender.page.wait_for_function("() => globalThis.p2pshare?.signaling?.state === 'open'")
+        # What a chat app's preview bot does: fetch the URL (no fragment reaches it anyway).
+        request = urllib.request.Request(
+            link.split("#")[0], headers={"User-Agent": "Slackbot-LinkExpanding 1.0"}
+        )
+        with urllib.request.urlopen(request, timeout=5) as response:
+            assert response.status == 200
+            assert b"<title>" in response.read()
+        with urllib.request.urlopen(server.url + "/healthz", timeout=5) as response:
+            assert json.loads(response.read())["connections"] == 1  # the sender only
+        assert sender.page.locator("#receivers li.empty").count() == 1
+        receiver.open_link(link)
+        receiver.accept()
+        receiver.wait_state("done")
+    finally:
+        sender.close()
+        receiver.close()
+
+
+def test_insecure_context_uses_the_fallback_crypto_and_completes_sealed(
+    playwright: Playwright, payload: Path, tmp_path: Path
+) -> None:
+    """Plain http on a non-localhost name: no crypto.subtle, no OPFS; still sealed, still works."""
+    server = ServerProcess(host="127.0.0.1").start()
+    browser = launch(playwright, "--host-resolver-rules=MAP lan.test 127.0.0.1")
+    origin = f"http://lan.test:{server.port}"
+    frames: list[str] = []
+    sender = Person(browser, origin, "sender")
+    receiver = Person(browser, origin, "receiver")
+    try:
+        capture_frames(sender.page, frames)
+        capture_frames(receiver.page, frames)
+        link = sender.share([payload])
+        assert link.startswith(origin)
+        receiver.open_link(link)
+        secure = receiver.page.evaluate(
+            "() => [isSecureContext, typeof crypto.subtle, typeof navigator.storage?.getDirectory]"
+        )
+        assert secure == [False, "undefined", "undefined"]
+        receiver.page.get_by_text("This page is not secure").wait_for()
+        receiver.accept()
+        receiver.wait_state("done")
+        ((_, saved),) = receiver.save_downloads(tmp_path).items()
+        assert sha256_file(saved) == sha256_file(payload)
+        relays = [f for f in frames if '"relay"' in f]
+        assert relays
+        for frame in frames:
+            assert "v=0" not in frame and "candidate:" not in frame and payload.name not in frame
+        assert sender.foreign == [] and receiver.foreign == []
+    finally:
+        sender.close()
+        receiver.close()
+        browser.close()
+        server.stop()
