@@ -74,9 +74,15 @@ function watchSignaling(signaling, { onReplaced }) {
       ui.notice('warning', 'Lost the connection to the server. Reconnecting… (transfers already running continue)', {
         key: 'signaling',
       });
-    } else if (event.detail === 'open') {
-      ui.clearNotice('signaling');
+    } else if (event.detail === 'open' && signaling.wasDown) {
+      ui.notice('info', 'Reconnected to the server.', { key: 'signaling' });
+      setTimeout(() => {
+        if ($('notices').querySelector('[data-key="signaling"]')?.textContent === 'Reconnected to the server.') {
+          ui.clearNotice('signaling');
+        }
+      }, 10000);
     }
+    signaling.wasDown = event.detail === 'reconnecting' || (signaling.wasDown && event.detail !== 'open');
   });
   signaling.addEventListener('error', (event) => {
     const { code, message } = event.detail;

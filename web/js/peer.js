@@ -36,6 +36,19 @@ export class PeerLink extends EventTarget {
     this.pendingCandidates = [];
     this.disconnectedTimer = 0;
     this.closed = false;
+    // A connection closed under us (e.g. by the browser) fires no state event: watch for it.
+    this.watchdog = setInterval(() => {
+      const pc = this.pc;
+      if (pc && !this.closed && (pc.connectionState === 'closed' || pc.signalingState === 'closed') && !pc.p2pReported) {
+        pc.p2pReported = true;
+        this.dispatchEvent(new CustomEvent('failed', { detail: { closed: true } }));
+      }
+    }, 1000);
+  }
+
+  /** Whether our RTCPeerConnection is gone for good (a fresh one is needed, not an ICE restart). */
+  get dead() {
+    return !this.pc || this.pc.connectionState === 'closed' || this.pc.signalingState === 'closed';
   }
 
   get connectionState() {
@@ -185,6 +198,7 @@ export class PeerLink extends EventTarget {
 
   close() {
     this.closed = true;
+    clearInterval(this.watchdog);
     this.teardown();
   }
 }

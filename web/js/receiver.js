@@ -25,7 +25,6 @@ import { BLOCK_SIZE, WireError, encodeControl, fileKey, parseControl } from './w
 
 export const OPFS_ROOT = 'p2pshare';
 const MAX_BAD_BLOCKS = 3;
-const PERSIST_INTERVAL_MS = 250;
 
 /**
  * @typedef {object} IncomingFile
@@ -91,7 +90,8 @@ export class ReceiverController extends EventTarget {
     this.resumedFrom = 0;
     this.meter = new RateMeter();
     this.saved = null; // the persisted record
-    this.persistTimer = 0;
+    this.persisting = null;
+    this.persistAgain = false;
     this.wasPartial = false;
 
     signaling.addEventListener('welcome', (event) => {
@@ -242,11 +242,24 @@ export class ReceiverController extends EventTarget {
         'connecting',
         this.senderPresent ? 'Connection lost. Reconnecting…' : "The sender's page is closed or offline. Waiting for it to come back…",
       );
+      // If the sender is still there but our channel is gone, ask it for a new connection.
+      setTimeout(() => {
+        if (link === this.link && !link.channelOpen && this.senderPresent && !this.isFinal) this.requestRestart(true);
+      }, 2000);
     });
     link.addEventListener('failed', () => {
-      if (link === this.link && this.sender && !this.isFinal) this.sealed.send(this.sender, 0, { k: 'restart' });
+      if (link === this.link && !this.isFinal) this.requestRestart(link.dead);
     });
     return link;
+  }
+
+  /** Ask the sender to repair the connection: an ICE restart, or a new one if ours is gone. */
+  requestRestart(fresh) {
+    if (!this.sender) return;
+    const now = Date.now();
+    if (now - (this.lastRestartRequest ?? 0) < 3000) return;
+    this.lastRestartRequest = now;
+    this.sealed.send(this.sender, 0, { k: 'restart', fresh });
   }
 
   // --- the data channel -------------------------------------------------------------------
@@ -657,12 +670,19 @@ export class ReceiverController extends EventTarget {
     this.changed();
   }
 
+  /** Persist now, or right after the write in progress: progress on disk is never behind. */
   schedulePersist() {
-    if (this.persistTimer) return;
-    this.persistTimer = setTimeout(() => {
-      this.persistTimer = 0;
-      this.persist();
-    }, PERSIST_INTERVAL_MS);
+    if (this.persisting) {
+      this.persistAgain = true;
+      return;
+    }
+    this.persisting = this.persist().finally(() => {
+      this.persisting = null;
+      if (this.persistAgain) {
+        this.persistAgain = false;
+        this.schedulePersist();
+      }
+    });
   }
 
   persist() {

@@ -30,6 +30,7 @@ import {
 const HIGH_WATER_BYTES = 4 << 20;
 const MAX_ICE_RESTARTS = 2;
 const NEGOTIATION_PATIENCE_MS = 15000;
+const GONE_AFTER_SILENCE_MS = 3000;
 
 /**
  * @typedef {import('./wire.js').FileInfo} FileInfo
@@ -132,6 +133,7 @@ class Receiver {
     this.resumedBytes = 0;
     this.wake = () => {};
     this.joinedAt = Date.now();
+    this.lastAckAt = 0;
   }
 
   get busy() {
@@ -173,6 +175,21 @@ export class SenderController extends EventTarget {
     });
     sealed.addEventListener('message', (event) => this.onSealed(event.detail));
     sealed.addEventListener('security', (event) => this.onSecurity(event.detail));
+    this.reaper = setInterval(() => this.reapVanished(), 1000);
+  }
+
+  /**
+   * A receiver that left the room (its page closed) and whose data channel went silent is gone,
+   * even before WebRTC notices (that takes up to half a minute). One that only lost the server
+   * keeps acknowledging and is left alone.
+   */
+  reapVanished() {
+    const now = Date.now();
+    for (const r of this.receivers.values()) {
+      if (r.status === 'transferring' && !r.present && now - r.lastAckAt > GONE_AFTER_SILENCE_MS) {
+        this.endReceiver(r, 'gone', '');
+      }
+    }
   }
 
   get totalBytes() {
@@ -280,7 +297,7 @@ export class SenderController extends EventTarget {
         r.link?.onSignal(body, sid).catch((error) => this.linkError(r, error));
         break;
       case 'restart':
-        if (r.link) this.negotiate(r, { fresh: r.restarts >= MAX_ICE_RESTARTS });
+        this.negotiate(r, { fresh: body.fresh === true || !r.link || r.link.dead || r.restarts >= MAX_ICE_RESTARTS });
         break;
       case 'bye':
         this.endReceiver(r, 'cancelled', 'cancelled the download');
@@ -402,6 +419,7 @@ export class SenderController extends EventTarget {
         const info = this.files[message.f]?.info;
         if (!info) return;
         r.inflight = Math.max(0, r.inflight - 1);
+        r.lastAckAt = Date.now();
         r.doneBytes += blockLength(info.size, message.i);
         r.wake();
         this.changed();
@@ -439,6 +457,7 @@ export class SenderController extends EventTarget {
       r.doneBytes += Math.min(item.from * BLOCK_SIZE, this.files[item.f].info.size);
     }
     r.resumedBytes = r.doneBytes;
+    r.lastAckAt = Date.now();
     r.status = r.queue.length ? 'transferring' : 'done';
     this.changed();
     const generation = r.generation;
@@ -547,6 +566,7 @@ export class SenderController extends EventTarget {
   /** Stop sharing with everyone and leave the room. */
   async stopSharing() {
     this.stopped = true;
+    clearInterval(this.reaper);
     const byes = [];
     for (const r of this.receivers.values()) {
       if (!['cancelled', 'done'].includes(r.status)) byes.push(this.sendBye(r, 'stopped'));
