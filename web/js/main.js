@@ -266,6 +266,7 @@ async function runSender({ room, secretText, token, shared, config }) {
     else if (done) text = `${done} ${done === 1 ? 'person has' : 'people have'} all the files. The link keeps working while this page is open.`;
     else text = 'Waiting for someone to open the link…';
     ui.setState(state, text);
+    document.title = active ? `Sending to ${active} — p2pshare` : 'Sharing — p2pshare';
   };
   let scheduled = false;
   sender.addEventListener('change', () => {
@@ -338,7 +339,11 @@ async function runReceiver({ room, secret, config }) {
 
   const render = () => {
     ui.renderReceiver(receiver);
-    ui.setState(receiver.aggregateState, receiver.fatal || receiver.statusText);
+    const state = receiver.aggregateState;
+    ui.setState(state, receiver.fatal || receiver.statusText);
+    const percent = receiver.totalBytes ? Math.floor((100 * receiver.receivedBytes) / receiver.totalBytes) : 0;
+    document.title =
+      state === 'transferring' ? `(${percent}%) Receiving — p2pshare` : state === 'done' ? 'Received — p2pshare' : 'p2pshare';
   };
   let scheduled = false;
   receiver.addEventListener('change', () => {

@@ -397,8 +397,7 @@ export class ReceiverController extends EventTarget {
     const handle = await globalThis.showDirectoryPicker({ id: 'p2pshare', mode: 'readwrite' });
     this.folder = handle;
     this.folderName = handle.name;
-    await this.persist();
-    this.changed();
+    await this.accept(); // choosing where to save is accepting
   }
 
   /** Cancel the download: tell the sender and stop. */

@@ -2,7 +2,7 @@
 // Text that came from a peer (file names, device names) only ever goes in via textContent.
 
 import { qrSvg } from './qr.js';
-import { formatBytes, formatDuration, formatSpeed } from './util.js';
+import { RateMeter, formatBytes, formatDuration, formatSpeed } from './util.js';
 
 const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
 
@@ -120,6 +120,21 @@ const RECEIVER_STATUS = {
   failed: 'Failed',
 };
 
+/** Per-receiver speed, measured from the acknowledged bytes the sender reports. */
+const receiverRates = new Map();
+
+function progressDetail(doneBytes, wantedBytes, meter) {
+  meter.add(performance.now(), doneBytes);
+  const rate = meter.rate();
+  const parts = [`${Math.floor((100 * doneBytes) / Math.max(1, wantedBytes))}% of ${formatBytes(wantedBytes)}`];
+  if (rate > 0) {
+    parts.push(formatSpeed(rate));
+    const eta = formatDuration((wantedBytes - doneBytes) / rate);
+    if (eta) parts.push(`${eta} left`);
+  }
+  return parts.join(' · ');
+}
+
 /** @param {import('./sender.js').SenderController} sender */
 export function renderSender(sender, { onCancel }) {
   const files = sender.files;
@@ -199,7 +214,10 @@ export function renderSender(sender, { onCancel }) {
       if (r.error && ['failed', 'unverified', 'wrong-key', 'connected', 'cancelled'].includes(r.status)) status = `${status}: ${r.error}`;
       if (r.status === 'transferring' && !r.present) status = 'Receiving (their connection to the server dropped; files still flowing)';
       setText(row.children[0], status);
-      setText(row.children[1], r.status === 'transferring' ? `${Math.floor(fraction * 100)}% of ${formatBytes(r.wantedBytes)}` : '');
+      if (!receiverRates.has(r.peer)) receiverRates.set(r.peer, new RateMeter());
+      const meter = receiverRates.get(r.peer);
+      if (r.status !== 'transferring') meter.reset();
+      setText(row.children[1], r.status === 'transferring' ? progressDetail(r.doneBytes, r.wantedBytes, meter) : '');
     });
   }
   $('stop-sharing').hidden = sender.stopped;
