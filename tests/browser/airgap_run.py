@@ -20,14 +20,18 @@ from playwright.sync_api import sync_playwright
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.browser.harness import Person, ServerProcess, launch, sha256_file  # noqa: E402
+from tests.browser.harness import Person, ServerProcess, launch, sha256_file
 
 SELECTED_PAIR = """async () => {
   const link = globalThis.p2pshare.receiver.link;
   const stats = await link.pc.getStats();
   let pair = null;
-  stats.forEach((s) => { if (s.type === 'transport' && s.selectedCandidatePairId) pair = stats.get(s.selectedCandidatePairId); });
-  if (!pair) stats.forEach((s) => { if (s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded') pair = s; });
+  stats.forEach((s) => {
+    if (s.type === 'transport' && s.selectedCandidatePairId) pair = stats.get(s.selectedCandidatePairId);
+  });
+  stats.forEach((s) => {
+    if (!pair && s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded') pair = s;
+  });
   if (!pair) return null;
   const local = stats.get(pair.localCandidateId), remote = stats.get(pair.remoteCandidateId);
   return { local: local.candidateType, remote: remote.candidateType, address: local.address };
