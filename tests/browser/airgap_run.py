@@ -27,7 +27,9 @@ SELECTED_PAIR = """async () => {
   const stats = await link.pc.getStats();
   let pair = null;
   stats.forEach((s) => {
-    if (s.type === 'transport' && s.selectedCandidatePairId) pair = stats.get(s.selectedCandidatePairId);
+    if (s.type === 'transport' && s.selectedCandidatePairId) {
+      pair = stats.get(s.selectedCandidatePairId);
+    }
   });
   stats.forEach((s) => {
     if (!pair && s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded') pair = s;
