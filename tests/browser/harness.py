@@ -185,6 +185,7 @@ class Person:
             "s => document.querySelector('[data-testid=transfer-state]').textContent === s",
             arg=state,
             timeout=timeout_s * 1000,
+            polling=100,  # not 'raf': pages in the background get no animation frames
         )
 
     def status_text(self) -> str:
@@ -222,6 +223,7 @@ class Person:
             " return r && r.totalBytes && r.verifiedBytes / r.totalBytes >= f; }",
             arg=fraction,
             timeout=timeout_s * 1000,
+            polling=100,
         )
 
     def file_statuses(self) -> dict[str, str]:

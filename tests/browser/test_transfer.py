@@ -90,8 +90,6 @@ def test_one_sender_many_receivers_join_and_leave(
         for person in (first, second, leaver):
             person.open_link(link)
             person.accept()
-        for person in (first, second, leaver):
-            assert person.state() in ("waiting", "transferring")
 
         # One leaves in the middle; another arrives in the middle.
         leaver.wait_fraction(0.15)

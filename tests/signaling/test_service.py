@@ -362,19 +362,24 @@ async def test_slow_consumer_is_cut_off_and_others_go_on(start_server: StartServ
         try:
             joined = await sender.recv_until(PeerJoined)
             big = "p" * 60_000
-            left = None
-            with trio.fail_after(20):
-                for i in range(2000):
-                    await sender.relay(joined.peer, big, sid=i)  # type: ignore[union-attr]
-                    with trio.move_on_after(0):
-                        message = await sender.recv()
+            left: list[PeerLeft] = []
+            async with trio.open_nursery() as nursery:
+
+                async def read_sender() -> None:
+                    # Keep reading: the sender itself must never look like a slow consumer.
+                    while True:
+                        message = await sender.recv(timeout=30)
                         if isinstance(message, PeerLeft):
-                            left = message
-                            break
-                    await trio.lowlevel.checkpoint()
-                if left is None:
-                    left = await sender.recv_until(PeerLeft, timeout=10)
-            assert left == PeerLeft(peer=joined.peer, reason="lost")  # type: ignore[union-attr]
+                            left.append(message)
+                            nursery.cancel_scope.cancel()
+
+                nursery.start_soon(read_sender)
+                with trio.fail_after(20):
+                    for i in range(5000):
+                        await sender.relay(joined.peer, big, sid=i)  # type: ignore[union-attr]
+                        await trio.sleep(0)
+                    await trio.sleep_forever()
+            assert left == [PeerLeft(peer=joined.peer, reason="lost")]  # type: ignore[union-attr]
             # Everyone else is unaffected.
             await sender.relay(h.peer, "still here")
             relayed = await healthy.recv_until(Relayed)

@@ -1,0 +1,132 @@
+"""Fan-out and storage limits: eight receivers at their own pace; a full disk says so.
+
+The slow receiver is frozen for real: its page's JavaScript is paused through the DevTools
+protocol, so it stops reading and acknowledging, exactly like a stalled tab or a saturated disk.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser
+
+from tests.browser.harness import Person, ServerProcess, sha256_file
+
+pytestmark = pytest.mark.browser
+
+SIZE = 12 * 1024 * 1024
+
+
+@pytest.fixture(scope="module")
+def medium_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("fanout") / "dataset.tar"
+    path.write_bytes(os.urandom(SIZE))
+    return path
+
+
+def test_eight_receivers_and_a_frozen_one_does_not_hold_them_back(
+    browser: Browser, server: ServerProcess, medium_file: Path, tmp_path: Path
+) -> None:
+    sender = Person(browser, server.url, "sender")
+    receivers = [Person(browser, server.url, f"r{i}") for i in range(8)]
+    try:
+        link = sender.share([medium_file])
+        for person in receivers:
+            person.open_link(link)
+        slow, fast = receivers[0], receivers[1:]
+        slow.accept()
+        slow.wait_fraction(0.05)
+        debugger = slow.context.new_cdp_session(slow.page)
+        debugger.send("Debugger.enable")
+        debugger.send("Debugger.pause")
+        for person in fast:
+            person.accept()
+        try:
+            for i, person in enumerate(fast):
+                person.wait_state("done", timeout_s=120)
+            # Everyone else finished while the slow one was frozen, far from done.
+            done_rows = sender.page.locator("#receivers li[data-status=done]").count()
+            assert done_rows == len(fast)
+            slow_row = sender.page.locator("#receivers li").first
+            assert slow_row.get_attribute("data-status") != "done"
+            assert int(slow_row.get_attribute("data-done-bytes") or 0) < SIZE
+        finally:
+            debugger.send("Debugger.resume")
+        slow.wait_state("done", timeout_s=120)
+        expected = sha256_file(medium_file)
+        for i, person in enumerate(receivers):
+            ((_, saved),) = person.save_downloads(tmp_path / f"r{i}").items()
+            assert sha256_file(saved) == expected
+        sender.wait_state("done")
+    finally:
+        for person in (sender, *receivers):
+            person.close()
+
+
+def test_a_full_disk_is_a_clear_error(
+    browser: Browser, server: ServerProcess, medium_file: Path
+) -> None:
+    sender = Person(browser, server.url, "sender")
+    receiver = Person(browser, server.url, "receiver")
+    try:
+        link = sender.share([medium_file])
+        receiver.open_link(link)
+        # This site may store only 4 MB in this browser: less than the file.
+        cdp = receiver.context.new_cdp_session(receiver.page)
+        cdp.send("Storage.overrideQuotaForOrigin", {"origin": server.url, "quotaSize": 4_000_000})
+        receiver.accept()
+        receiver.wait_state("error", timeout_s=60)
+        assert "disk is full" in receiver.status_text()
+        assert "verified" not in receiver.file_statuses()[medium_file.name]
+        assert not receiver.downloads
+        sender.page.get_by_text("ran out of disk space").wait_for(timeout=15_000)
+    finally:
+        sender.close()
+        receiver.close()
+
+
+def test_a_block_or_file_that_does_not_match_is_never_verified(
+    browser: Browser, server: ServerProcess
+) -> None:
+    """The sink worker itself, driven from a page: wrong block hash, wrong file hash."""
+    person = Person(browser, server.url, "page")
+    try:
+        person.page.goto(server.url + "/")
+        result = person.page.evaluate(
+            """async () => {
+              const { SinkClient } = await import('/js/sink.js');
+              const { toHex } = await import('/js/util.js');
+              const sink = new SinkClient();
+              const bytes = new Uint8Array(1000).fill(7);
+              const good = toHex(new Uint8Array(await crypto.subtle.digest('SHA-256', bytes)));
+              const bad = good.replace(/^./, (c) => (c === '0' ? '1' : '0'));
+              const events = [];
+              for (const op of ['opened', 'verified', 'bad-block', 'finished', 'error']) {
+                sink.addEventListener(op, (e) => events.push([op, e.detail.ok ?? e.detail.index ?? '']));
+              }
+              const open = (id) => sink.post({ op: 'open', id, dir: ['p2pshare', 'selftest'],
+                                               name: 'f' + id, size: 1000, mode: 'opfs' });
+              open(1);
+              sink.post({ op: 'block', id: 1, index: 0, len: 1000, expected: bad });
+              sink.post({ op: 'write', id: 1, bytes: bytes.slice().buffer });
+              sink.post({ op: 'block', id: 1, index: 0, len: 1000, expected: good });
+              sink.post({ op: 'write', id: 1, bytes: bytes.slice().buffer });
+              sink.post({ op: 'finish', id: 1, expected: bad });
+              const finished = await sink.reply('finished', 1);
+              open(2);
+              sink.post({ op: 'block', id: 2, index: 0, len: 1000, expected: good });
+              sink.post({ op: 'write', id: 2, bytes: bytes.slice().buffer });
+              sink.post({ op: 'finish', id: 2, expected: finished.sha256 });
+              const second = await sink.reply('finished', 2);
+              sink.terminate();
+              return { events, first: finished.ok, second: second.ok };
+            }"""
+        )
+        assert result["first"] is False and result["second"] is True
+        kinds = [event[0] for event in result["events"]]
+        assert kinds.count("bad-block") == 1 and kinds.count("verified") == 2
+        assert "error" not in kinds
+    finally:
+        person.close()
