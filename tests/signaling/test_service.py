@@ -377,7 +377,7 @@ async def test_slow_consumer_is_cut_off_and_others_go_on(start_server: StartServ
                 with trio.fail_after(20):
                     for i in range(5000):
                         await sender.relay(joined.peer, big, sid=i)  # type: ignore[union-attr]
-                        await trio.sleep(0)
+                        await trio.lowlevel.checkpoint()
                     await trio.sleep_forever()
             assert left == [PeerLeft(peer=joined.peer, reason="lost")]  # type: ignore[union-attr]
             # Everyone else is unaffected.
