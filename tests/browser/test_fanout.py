@@ -44,7 +44,7 @@ def test_eight_receivers_and_a_frozen_one_does_not_hold_them_back(
         for person in fast:
             person.accept()
         try:
-            for i, person in enumerate(fast):
+            for person in fast:
                 person.wait_state("done", timeout_s=120)
             # Everyone else finished while the slow one was frozen, far from done.
             done_rows = sender.page.locator("#receivers li[data-status=done]").count()
@@ -104,7 +104,7 @@ def test_a_block_or_file_that_does_not_match_is_never_verified(
               const bad = good.replace(/^./, (c) => (c === '0' ? '1' : '0'));
               const events = [];
               for (const op of ['opened', 'verified', 'bad-block', 'finished', 'error']) {
-                sink.addEventListener(op, (e) => events.push([op, e.detail.ok ?? e.detail.index ?? '']));
+                sink.addEventListener(op, (e) => events.push([op, e.detail.index ?? '']));
               }
               const open = (id) => sink.post({ op: 'open', id, dir: ['p2pshare', 'selftest'],
                                                name: 'f' + id, size: 1000, mode: 'opfs' });
