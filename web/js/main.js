@@ -11,6 +11,7 @@ import { listOpfsRooms, removeOpfsDir } from './sink.js';
 import * as store from './store.js';
 import * as ui from './ui.js';
 import { fromBase64Url, randomId } from './util.js';
+import { filesFromSources, sourcesOf, wireChoosers } from './choose.js';
 
 const CID_KEY = 'p2pshare:cid';
 const CREATOR_KEY = (room) => `p2pshare:creator:${room}`;
@@ -113,32 +114,6 @@ function watchSignaling(signaling, { onReplaced }) {
 
 // --- sender ---------------------------------------------------------------------------
 
-/** Files from a drop: folders are walked, keeping each file's relative path. */
-async function filesFromDrop(dataTransfer) {
-  const entries = [...dataTransfer.items]
-    .filter((item) => item.kind === 'file')
-    .map((item) => item.webkitGetAsEntry?.())
-    .filter(Boolean);
-  if (!entries.length) return [...dataTransfer.files];
-  const out = [];
-  const walk = async (entry, prefix) => {
-    if (entry.isFile) {
-      const file = await new Promise((resolve, reject) => entry.file(resolve, reject));
-      Object.defineProperty(file, 'relativePath', { value: prefix + file.name });
-      out.push(file);
-    } else if (entry.isDirectory) {
-      const reader = entry.createReader();
-      for (;;) {
-        const batch = await new Promise((resolve, reject) => reader.readEntries(resolve, reject));
-        if (!batch.length) break;
-        for (const child of batch) await walk(child, `${prefix}${entry.name}/`);
-      }
-    }
-  };
-  for (const entry of entries) await walk(entry, '');
-  return out;
-}
-
 /** Make relative paths unique ("a.txt", "a (2).txt") when two chosen files share one. */
 function uniquePaths(files) {
   const seen = new Set();
@@ -165,32 +140,19 @@ function handleFiles(handler) {
   if (earlyFiles.length) handler(earlyFiles.splice(0));
 }
 
-/** Hook up the two file inputs and the drop zone, once; they call the current `onFiles`. */
+/** Hook up the file inputs, pickers and the drop zone, once; they call the current `onFiles`. */
 function fileChoosers() {
-  const fileInput = /** @type {HTMLInputElement} */ ($('file-input'));
-  const folderInput = /** @type {HTMLInputElement} */ ($('folder-input'));
-  const take = (input) => {
-    const files = [...(input.files ?? [])];
-    input.value = '';
-    if (files.length) onFiles(files);
-  };
-  fileInput.addEventListener('change', () => take(fileInput));
-  folderInput.addEventListener('change', () => take(folderInput));
-  const drop = $('drop');
-  const target = document.body;
-  target.addEventListener('dragover', (event) => {
-    event.preventDefault();
-    drop.classList.add('over');
-  });
-  target.addEventListener('dragleave', (event) => {
-    if (event.target === target || !target.contains(event.relatedTarget)) drop.classList.remove('over');
-  });
-  target.addEventListener('drop', async (event) => {
-    event.preventDefault();
-    drop.classList.remove('over');
-    const files = await filesFromDrop(event.dataTransfer);
-    if (files.length) onFiles(files);
-  });
+  wireChoosers(
+    {
+      fileInput: /** @type {HTMLInputElement} */ ($('file-input')),
+      folderInput: /** @type {HTMLInputElement} */ ($('folder-input')),
+      dropTarget: document.body,
+      dropZone: $('drop'),
+      fileButtons: [$('choose-files'), $('add-files'), $('readd-files')],
+      folderButtons: [$('choose-folder'), $('add-folder'), $('readd-folder')],
+    },
+    (files) => onFiles(files),
+  );
 }
 
 function home(config) {
@@ -217,9 +179,20 @@ async function startSharing(files, config) {
   const token = randomId(16);
   session.setItem(CREATOR_KEY(room), JSON.stringify({ token, secret: secretText }));
   history.replaceState(null, '', `/r/${room}#${secretText}`);
-  const infos = files.map(fileInfo);
-  await store.save('rooms', room, { role: 'sender', files: infos, updated: Date.now() });
-  await runSender({ room, secretText, token, shared: files.map((file) => ({ info: fileInfo(file), file })), config });
+  await saveSenderRecord(room, files.map(fileInfo), sourcesOf(files));
+  await runSender({
+    room,
+    secretText,
+    token,
+    shared: files.map((file) => ({ info: fileInfo(file), file })),
+    sources: sourcesOf(files),
+    config,
+  });
+}
+
+/** The sender's file list (and any file-system handles) for a reload of its page. */
+function saveSenderRecord(room, files, sources) {
+  return store.save('rooms', room, { role: 'sender', files, sources, updated: Date.now() });
 }
 
 async function resumeSender(room, creator, config) {
@@ -237,11 +210,12 @@ async function resumeSender(room, creator, config) {
     secretText: creator.secret,
     token: creator.token,
     shared: saved.files.map((info) => ({ info, file: null })),
+    sources: saved.sources ?? [],
     config,
   });
 }
 
-async function runSender({ room, secretText, token, shared, config }) {
+async function runSender({ room, secretText, token, shared, sources, config }) {
   const epoch = newEpoch(session);
   const sealer = await new Sealer({ secret: fromBase64Url(secretText), room, epoch }).init();
   const signaling = new SignalingClient({ url: signalingUrl(location, room), cid: clientId(), token });
@@ -299,10 +273,19 @@ async function runSender({ room, secretText, token, shared, config }) {
     await store.remove('rooms', room);
     render();
   });
-  $('add-files').addEventListener('click', () => $('file-input').click());
-  $('add-folder').addEventListener('click', () => $('folder-input').click());
-  $('readd-files').addEventListener('click', () => $('file-input').click());
-  $('readd-folder').addEventListener('click', () => $('folder-input').click());
+  if (sender.missingFiles.length && sources.length) {
+    // Handles from the file pickers were kept: one click gets the files back.
+    const button = $('readd-kept');
+    button.hidden = false;
+    button.addEventListener('click', async () => {
+      try {
+        const files = await filesFromSources(sources);
+        if (!sender.reattach(files)) ui.notice('warning', 'Those files have changed since they were shared; add them again.', { key: 'readd' });
+      } catch (error) {
+        ui.notice('error', `Could not open the files again: ${error.message}`, { key: 'readd' });
+      }
+    });
+  }
   handleFiles(async (files) => {
     if (sender.stopped) return;
     if (sender.missingFiles.length) {
@@ -312,7 +295,8 @@ async function runSender({ room, secretText, token, shared, config }) {
       return;
     }
     await sender.addFiles(uniquePaths(files));
-    await store.save('rooms', room, { role: 'sender', files: sender.files.map((s) => s.info), updated: Date.now() });
+    sources.push(...sourcesOf(files).filter((source) => !sources.includes(source)));
+    await saveSenderRecord(room, sender.files.map((s) => s.info), sources);
   });
   render();
   signaling.start();
