@@ -68,6 +68,23 @@ function insecureNote() {
     'This page is plain http on a network address: encryption still protects your files, but large files and resuming need the https:// link.';
 }
 
+/**
+ * Re-render after every 'change' (coalesced; timers, not animation frames, which background
+ * tabs do not get), and once a second for speeds and times left.
+ */
+function keepRendered(controller, render) {
+  let scheduled = false;
+  controller.addEventListener('change', () => {
+    if (scheduled) return;
+    scheduled = true;
+    setTimeout(() => {
+      scheduled = false;
+      render();
+    }, 50);
+  });
+  setInterval(render, 1000);
+}
+
 /** Wire the signaling client's connection state and fatal closes to the page. */
 function watchSignaling(signaling, { onReplaced }) {
   signaling.addEventListener('state', (event) => {
@@ -242,16 +259,7 @@ async function runSender({ room, secretText, token, shared, sources, config }) {
     ui.setState(state, text);
     document.title = active ? `Sending to ${active} — p2pshare` : 'Sharing — p2pshare';
   };
-  let scheduled = false;
-  sender.addEventListener('change', () => {
-    if (scheduled) return;
-    scheduled = true;
-    requestAnimationFrame(() => {
-      scheduled = false;
-      render();
-    });
-  });
-  setInterval(render, 1000);
+  keepRendered(sender, render);
   sender.addEventListener('notice', (event) => ui.notice(event.detail.level, event.detail.text));
   watchSignaling(signaling, { onReplaced: () => location.reload() });
 
@@ -329,16 +337,7 @@ async function runReceiver({ room, secret, config }) {
     document.title =
       state === 'transferring' ? `(${percent}%) Receiving — p2pshare` : state === 'done' ? 'Received — p2pshare' : 'p2pshare';
   };
-  let scheduled = false;
-  receiver.addEventListener('change', () => {
-    if (scheduled) return;
-    scheduled = true;
-    requestAnimationFrame(() => {
-      scheduled = false;
-      render();
-    });
-  });
-  setInterval(render, 1000);
+  keepRendered(receiver, render);
   receiver.addEventListener('notice', (event) =>
     ui.notice(event.detail.level, event.detail.text, { key: event.detail.text.startsWith('Reconnected') ? 'resume' : undefined }),
   );
