@@ -116,7 +116,7 @@ _OPTIONS: tuple[_Option, ...] = (
     _Option(
         "--web-root", "serve the web client from this directory instead of the packaged copy", Path
     ),
-    _Option("--log-level", "debug, info, warning or error", str, "info"),
+    _Option("--log-level", "how much to log: debug, info, warning or error", str, "info"),
     _Option(
         "--qr", "print a QR code of the main URL (default: when the output is a terminal)", _bool
     ),
@@ -169,6 +169,10 @@ _OPTIONS: tuple[_Option, ...] = (
         float,
         "seconds an empty room is kept, so reloads and reconnects rejoin it",
     ),
+    _limit("--join-timeout", "join_timeout_s", float,
+           "seconds a new connection has to send its join message"),
+    _limit("--max-dropped-messages", "max_dropped_messages", int,
+           "over-rate messages dropped in a row before a connection is closed"),
     _limit("--stun-rate", "stun_rate_per_s", float, "STUN requests per second from one address"),
     _limit("--stun-burst", "stun_burst", int, "STUN requests one address may send at once"),
 )
@@ -191,6 +195,7 @@ def _env_value(option: _Option) -> Any:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="p2pshare",
+        allow_abbrev=False,
         description="Self-hosted browser-to-browser file sharing: one process serves the web "
         "client, relays signaling over WebSocket and answers STUN on UDP. Files never pass "
         "through it.",
@@ -203,6 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run the server. Each option can also be set with the environment "
         "variable shown in brackets; list options take comma-separated values there.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        allow_abbrev=False,  # an abbreviated flag would not count as given (see _explicit_flags)
     )
     for option in _OPTIONS:
         help_text = f"{option.help} [{option.env}]"
@@ -345,8 +351,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         explicit = _explicit_flags(argv)
         values = _resolve(args, explicit)
         config = config_from_args(args, explicit)
+        level = str(values["log_level"]).upper()
+        if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+            raise ConfigError(f"--log-level must be debug, info, warning or error, not {level!r}")
         logging.basicConfig(
-            level=str(values["log_level"]).upper(),
+            level=level,
             format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         )
         trio.run(_run, config, values["qr"])

@@ -7,6 +7,7 @@ command-line flag and a `P2PSHARE_*` environment variable (see `cli.py`).
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -57,14 +58,16 @@ class Limits:
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
-            if value <= 0:
-                raise ConfigError(f"limit {f.name} must be positive, got {value!r}")
+            if not math.isfinite(value) or value <= 0:
+                raise ConfigError(f"limit {f.name} must be a positive number, got {value!r}")
         if self.heartbeat_timeout_s <= self.heartbeat_interval_s:
             raise ConfigError("heartbeat_timeout_s must exceed heartbeat_interval_s")
 
 
 @dataclass(frozen=True, slots=True)
 class Config:
+    """Everything `serve()` needs: where to listen, what to hand browsers, TLS, limits."""
+
     hosts: tuple[str, ...] = ("0.0.0.0", "::")
     """Addresses to listen on (HTTP and STUN); the default is every interface, IPv4 and IPv6."""
     http_port: int = 8080
@@ -106,8 +109,8 @@ class Config:
             raise ConfigError("--self-signed and --certfile exclude each other")
         if self.turn_ttl_s <= 0:
             raise ConfigError("turn_ttl_s must be positive")
-        if self.drain_timeout_s < 0:
-            raise ConfigError("drain_timeout_s must not be negative")
+        if not math.isfinite(self.drain_timeout_s) or self.drain_timeout_s < 0:
+            raise ConfigError("drain_timeout_s must be a number of seconds, 0 or more")
 
     def with_certificate(self, certfile: Path, keyfile: Path) -> Config:
         return dataclasses.replace(self, certfile=certfile, keyfile=keyfile, self_signed=False)

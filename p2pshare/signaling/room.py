@@ -14,9 +14,11 @@ Theory of the room:
 - At most one connection holds a peer slot. A join with a cid that is present
   replaces the old connection at once (`Close(old, REPLACED)`); the others see
   `peer-joined` again for the same peer id, and no `peer-left`.
-- The sender role belongs to whoever presents the creator token first (normally
-  the tab that made the room); afterwards only that token gets it. A token that
-  does not match is refused, so knowing the link only ever makes you a receiver.
+- The sender role belongs to the holder of the creator token: the room id *is* a
+  hash of that token (`creator_room_id`), made by the sender's tab. The server
+  needs no stored state to check it, so the rule holds across reloads, server
+  restarts and instances; knowing the link (the room id) only ever makes you a
+  receiver, and a wrong token is refused.
 - Receivers talk only to the sender, and the sender to any receiver; receivers
   never see each other's messages.
 """
@@ -46,7 +48,7 @@ from p2pshare.signaling.messages import (
     Welcome,
 )
 
-__all__ = ["Close", "Deliver", "Effect", "Room", "RoomSettings", "peer_id_for"]
+__all__ = ["Close", "Deliver", "Effect", "Room", "RoomSettings", "creator_room_id", "peer_id_for"]
 
 ConnHandle = Hashable
 
@@ -89,8 +91,10 @@ def peer_id_for(room_id: str, cid: str) -> str:
     return base64.urlsafe_b64encode(digest.digest()[:12]).decode()
 
 
-def _token_digest(token: str) -> bytes:
-    return hashlib.sha256(b"p2pshare-creator\x00" + token.encode()).digest()
+def creator_room_id(token: str) -> str:
+    """The room id that belongs to creator `token`: 128 bits of a one-way hash of it."""
+    digest = hashlib.sha256(b"p2pshare-room\x00" + token.encode()).digest()
+    return base64.urlsafe_b64encode(digest[:16]).decode().rstrip("=")
 
 
 class Room:
@@ -99,7 +103,6 @@ class Room:
         self.settings = settings
         self._slots: dict[str, _Slot] = {}  # by peer id
         self._by_conn: dict[ConnHandle, _Slot] = {}
-        self._creator_digest: bytes | None = None
 
     # --- queries -------------------------------------------------------------
 
@@ -157,10 +160,6 @@ class Room:
                 f"this room already has {self.settings.max_receivers} receivers",
                 CloseCode.ROOM_FULL,
             )
-        if role is Role.SENDER and self._creator_digest is None:
-            assert message.token is not None
-            self._creator_digest = _token_digest(message.token)
-
         if existing is not None:
             effects.append(_replaced(existing.conn))
             del self._by_conn[existing.conn]
@@ -220,12 +219,11 @@ class Room:
     def _role_for(self, message: Join) -> Role:
         if message.token is None:
             return Role.RECEIVER
-        digest = _token_digest(message.token)
-        if self._creator_digest is None or hmac.compare_digest(digest, self._creator_digest):
+        if hmac.compare_digest(creator_room_id(message.token), self.room_id):
             return Role.SENDER
         raise SignalingError(
             ErrorCode.ROLE_REFUSED,
-            "this room belongs to another sender; open the link without a creator token",
+            "this creator token does not belong to this room; open the link without one",
             CloseCode.ROLE_REFUSED,
         )
 

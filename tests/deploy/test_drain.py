@@ -12,6 +12,7 @@ import pytest
 import trio
 
 from p2pshare.signaling.messages import CloseCode, ErrorCode, ErrorMessage, PeerJoined, Relayed
+from p2pshare.signaling.room import creator_room_id
 from tests.deploy.cluster import Instance, start_instance
 from tests.signaling.wsclient import Client, new_room_id
 
@@ -47,7 +48,7 @@ async def _exit_code(instance: Instance) -> int:
 async def test_drain_keeps_live_rooms_refuses_new_ones_and_ends_when_they_do(start: object) -> None:
     assert callable(start)
     server: Instance = start("--drain-timeout", "600")
-    room = new_room_id()
+    room = creator_room_id(TOKEN)
     with trio.fail_after(STEP_TIMEOUT_S):
         async with Client(server.http_port, room, token=TOKEN) as sender:
             s = await sender.join()
@@ -55,7 +56,10 @@ async def test_drain_keeps_live_rooms_refuses_new_ones_and_ends_when_they_do(sta
                 r = await receiver.join()
                 await sender.recv_until(PeerJoined)
                 # A room left empty (waiting out its grace period) must not hold the drain.
-                async with Client(server.http_port, new_room_id(), token=TOKEN) as idle:
+                idle_token = TOKEN + "-idle"
+                async with Client(
+                    server.http_port, creator_room_id(idle_token), token=idle_token
+                ) as idle:
                     await idle.join()
 
                 server.process.send_signal(signal.SIGTERM)
@@ -85,7 +89,7 @@ async def test_drain_keeps_live_rooms_refuses_new_ones_and_ends_when_they_do(sta
 async def test_drain_deadline_closes_live_rooms_with_going_away(start: object) -> None:
     assert callable(start)
     server: Instance = start("--drain-timeout", "1")
-    room = new_room_id()
+    room = creator_room_id(TOKEN)
     with trio.fail_after(STEP_TIMEOUT_S):
         async with (
             Client(server.http_port, room, token=TOKEN) as sender,
@@ -104,7 +108,7 @@ async def test_without_drain_sigterm_closes_everyone_at_once(start: object) -> N
     assert callable(start)
     server: Instance = start()
     with trio.fail_after(STEP_TIMEOUT_S):
-        async with Client(server.http_port, new_room_id(), token=TOKEN) as sender:
+        async with Client(server.http_port, creator_room_id(TOKEN), token=TOKEN) as sender:
             await sender.join()
             server.process.send_signal(signal.SIGTERM)
             code, _ = await sender.closed_with(STEP_TIMEOUT_S)
@@ -116,7 +120,7 @@ async def test_a_second_signal_stops_a_drain_at_once(start: object) -> None:
     assert callable(start)
     server: Instance = start("--drain-timeout", "600")
     with trio.fail_after(STEP_TIMEOUT_S):
-        async with Client(server.http_port, new_room_id(), token=TOKEN) as sender:
+        async with Client(server.http_port, creator_room_id(TOKEN), token=TOKEN) as sender:
             await sender.join()
             server.process.send_signal(signal.SIGTERM)
             while await _status(server, "/healthz") != 503:  # noqa: ASYNC110 (another process)

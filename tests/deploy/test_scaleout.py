@@ -30,6 +30,7 @@ from p2pshare.signaling.messages import (
     decode_server_message,
     encode_client_message,
 )
+from p2pshare.signaling.room import creator_room_id
 from tests.deploy.cluster import LOAD_BALANCED_ARGS, Cluster, start_cluster
 
 SETUP_CONCURRENCY = 40
@@ -118,10 +119,11 @@ class Peer:
 class Pair:
     """A room with its sender and one receiver."""
 
-    room: str = field(default_factory=lambda: secrets.token_urlsafe(16))
+    token: str = field(default_factory=lambda: secrets.token_urlsafe(18))
 
     def __post_init__(self) -> None:
-        self.sender = Peer(self.room, secrets.token_urlsafe(16), secrets.token_urlsafe(18))
+        self.room = creator_room_id(self.token)  # a room id is made from its sender's token
+        self.sender = Peer(self.room, secrets.token_urlsafe(16), self.token)
         self.receiver = Peer(self.room, secrets.token_urlsafe(16), None)
 
     @property

@@ -21,6 +21,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 from p2pshare import tls
 from p2pshare.config import Config
 from p2pshare.signaling.messages import Join, Welcome, decode_server_message, encode_client_message
+from p2pshare.signaling.room import creator_room_id
 from p2pshare.tls import (
     certificate_fingerprint,
     default_state_dir,
@@ -156,7 +157,7 @@ async def _https_and_wss(port: int, context: ssl.SSLContext, host: str = "127.0.
         lambda: http_get(f"https://{host}:{port}/", context=context)
     )
     assert status == 200 and "content-security-policy" in {k.lower() for k in headers}
-    url = f"wss://{host}:{port}/ws/{'r' * 22}"
+    url = f"wss://{host}:{port}/ws/{creator_room_id('t' * 22)}"
     async with trio_websocket.open_websocket_url(url, ssl_context=context) as ws:
         await ws.send_message(encode_client_message(Join(cid="c" * 22, token="t" * 22)))
         with trio.fail_after(5):

@@ -16,11 +16,11 @@ from p2pshare.signaling.messages import (
     SignalingError,
     Welcome,
 )
-from p2pshare.signaling.room import Close, Deliver, Room, RoomSettings, peer_id_for
+from p2pshare.signaling.room import Close, Deliver, Room, RoomSettings, creator_room_id, peer_id_for
 
-ROOM = "room-0123456789abcdef"
-SETTINGS = RoomSettings(max_receivers=2, heartbeat_s=5.0, max_frame_bytes=65536)
 TOKEN = "creator-token-0123456789"
+ROOM = creator_room_id(TOKEN)
+SETTINGS = RoomSettings(max_receivers=2, heartbeat_s=5.0, max_frame_bytes=65536)
 
 
 def cid(n: int) -> str:
@@ -52,6 +52,13 @@ def test_creator_token_makes_the_sender_and_link_holders_receivers(room: Room) -
     assert Deliver("s", PeerJoined(peer=receiver.peer, role=Role.RECEIVER)) in effects
 
 
+def test_creator_room_ids_are_valid_room_ids_and_one_way() -> None:
+    from p2pshare.signaling.messages import is_valid_room_id
+
+    assert is_valid_room_id(ROOM) and len(ROOM) == 22
+    assert TOKEN not in ROOM and creator_room_id(TOKEN + "x") != ROOM
+
+
 def test_peer_id_is_stable_per_room_and_cid_and_hides_the_cid(room: Room) -> None:
     welcome = welcome_of(room.join("a", Join(cid=cid(1))), "a")
     assert welcome.peer == peer_id_for(ROOM, cid(1))
@@ -59,7 +66,11 @@ def test_peer_id_is_stable_per_room_and_cid_and_hides_the_cid(room: Room) -> Non
     assert peer_id_for("another-room-123456", cid(1)) != welcome.peer
 
 
-def test_wrong_token_is_refused_once_the_room_has_a_creator(room: Room) -> None:
+def test_only_the_token_the_room_id_was_made_from_gets_the_sender_role(room: Room) -> None:
+    # Even in a fresh room (after a server restart), a link holder cannot claim the sender role.
+    with pytest.raises(SignalingError) as caught:
+        room.join("x", Join(cid=cid(2), token="someone-else-token-01"))
+    assert caught.value.code is ErrorCode.ROLE_REFUSED
     room.join("s", Join(cid=cid(1), token=TOKEN))
     with pytest.raises(SignalingError) as caught:
         room.join("x", Join(cid=cid(2), token="someone-else-token-01"))

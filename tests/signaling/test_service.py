@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 import socket
 import subprocess
@@ -24,15 +25,17 @@ from p2pshare.signaling.messages import (
     Role,
     encode_client_message,
 )
+from p2pshare.signaling.room import creator_room_id
 from tests.conftest import StartServer
 from tests.signaling.wsclient import Client, new_room_id
 
 TOKEN = "creator-token-0123456789"
+SENDER_ROOM = creator_room_id(TOKEN)  # the room that TOKEN creates
 
 
 async def test_two_peers_relay_and_a_third_room_sees_nothing(start_server: StartServer) -> None:
     server = await start_server()
-    room, other_room = new_room_id(), new_room_id()
+    room, other_room = SENDER_ROOM, new_room_id()
     async with (
         Client(server.http_port, room, token=TOKEN) as sender,
         Client(server.http_port, room) as receiver,
@@ -63,7 +66,7 @@ async def test_two_peers_relay_and_a_third_room_sees_nothing(start_server: Start
 
 async def test_duplicate_cid_replaces_the_old_socket(start_server: StartServer) -> None:
     server = await start_server()
-    room = new_room_id()
+    room = SENDER_ROOM
     async with Client(server.http_port, room, token=TOKEN) as sender:
         s = await sender.join()
         async with Client(server.http_port, room) as first:
@@ -84,7 +87,7 @@ async def test_duplicate_cid_replaces_the_old_socket(start_server: StartServer) 
 async def test_killed_client_is_reported_lost(start_server: StartServer) -> None:
     """A client process killed with SIGKILL (no close frame) is reported `lost`."""
     server = await start_server()
-    room = new_room_id()
+    room = SENDER_ROOM
     async with Client(server.http_port, room, token=TOKEN) as sender:
         await sender.join()
         script = textwrap.dedent(f"""
@@ -119,7 +122,7 @@ async def test_killed_client_is_reported_lost(start_server: StartServer) -> None
 async def test_silent_connection_is_dropped_by_the_heartbeat(start_server: StartServer) -> None:
     """A peer whose connection stays open but says nothing (no pong) is dropped as `lost`."""
     server = await start_server(heartbeat_interval_s=0.4, heartbeat_timeout_s=1.2)
-    room = new_room_id()
+    room = SENDER_ROOM
     async with Client(server.http_port, room, token=TOKEN) as sender:
         await sender.join()
         raw = await trio.open_tcp_stream("127.0.0.1", server.http_port)
@@ -248,7 +251,7 @@ async def test_bad_room_ids(start_server: StartServer, room: str) -> None:
 
 async def test_room_full_and_role_refused(start_server: StartServer) -> None:
     server = await start_server(max_receivers_per_room=2)
-    room = new_room_id()
+    room = SENDER_ROOM
     async with (
         Client(server.http_port, room, token=TOKEN) as sender,
         Client(server.http_port, room) as r1,
@@ -338,7 +341,7 @@ async def test_slow_consumer_is_cut_off_and_others_go_on(start_server: StartServ
     server = await start_server(
         send_queue_messages=16, message_rate_per_s=10_000, message_burst=10_000
     )
-    room = new_room_id()
+    room = SENDER_ROOM
     async with (
         Client(server.http_port, room, token=TOKEN) as sender,
         Client(server.http_port, room) as healthy,
@@ -390,7 +393,7 @@ async def test_slow_consumer_is_cut_off_and_others_go_on(start_server: StartServ
 
 async def test_flooding_one_room_does_not_disturb_another(start_server: StartServer) -> None:
     server = await start_server()
-    quiet_room, noisy_room = new_room_id(), new_room_id()
+    quiet_room, noisy_room = SENDER_ROOM, new_room_id()
     async with (
         Client(server.http_port, quiet_room, token=TOKEN) as sender,
         Client(server.http_port, quiet_room) as receiver,
@@ -436,18 +439,31 @@ async def test_flooding_one_room_does_not_disturb_another(start_server: StartSer
 
 async def test_room_survives_its_grace_period_then_goes(start_server: StartServer) -> None:
     server = await start_server(room_grace_s=0.5)
-    room = new_room_id()
+    room = SENDER_ROOM
     async with Client(server.http_port, room, token=TOKEN) as sender:
-        await sender.join()
-    # Within the grace period only the creator token gets the sender role back.
+        first = await sender.join()
+    # Within the grace period the room lives on, and a token that is not the room's is refused.
+    assert await room_count(server.http_port) == 1
     async with Client(server.http_port, room, token="another-creator-token") as other:
         await other.send_raw(encode_client_message_join(other.cid, other.token))
         error = await other.recv()
         assert isinstance(error, ErrorMessage) and error.code is ErrorCode.ROLE_REFUSED
     await trio.sleep(1.0)
-    # After it, the room is new again.
-    async with Client(server.http_port, room, token="another-creator-token") as other:
-        assert (await other.join()).role is Role.SENDER
+    assert await room_count(server.http_port) == 0
+    # The creator can always come back (say, after a server restart): same room, same role.
+    async with Client(server.http_port, room, token=TOKEN, cid=sender.cid) as again:
+        welcome = await again.join()
+        assert welcome.role is Role.SENDER and welcome.peer == first.peer
+
+
+async def room_count(port: int) -> int:
+    stream = await trio.open_tcp_stream("127.0.0.1", port)
+    async with stream:
+        await stream.send_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        data = b""
+        while chunk := await stream.receive_some(4096):
+            data += chunk
+    return int(json.loads(data.partition(b"\r\n\r\n")[2])["rooms"])
 
 
 async def test_shutdown_tells_peers_going_away(start_server: StartServer) -> None:

@@ -1,9 +1,11 @@
 // Share links: https://host/r/<room>#<secret>. Pure: parsing and building only.
 //
-// The room id (in the path, seen by the server) is 128 random bits; the secret (in the
-// fragment, which browsers never send to servers) is 256 random bits. Both base64url.
+// The room id (in the path, seen by the server) is 128 bits of a hash of the sender's random
+// creator token; the secret (in the fragment, which browsers never send to servers) is 256
+// random bits. Both base64url.
 
-import { fromBase64Url, randomId } from './util.js';
+import { sha256 } from '../vendor/noble-hashes/sha2.js';
+import { fromBase64Url, randomId, toBase64Url, utf8 } from './util.js';
 
 export const ROOM_ID_BYTES = 16;
 export const SECRET_BYTES = 32;
@@ -43,7 +45,17 @@ export function buildLink(origin, room, secretText) {
   return `${origin}/r/${room}#${secretText}`;
 }
 
-/** A fresh room: its id and its secret (as text, as it appears in the link). */
+/**
+ * The room id that belongs to a creator token: 128 bits of SHA-256("p2pshare-room\0" + token).
+ * The server checks a sender's token against the room id with the same function, so only the
+ * tab that made the room can ever be its sender (p2pshare/signaling/room.py creator_room_id).
+ */
+export function creatorRoomId(token) {
+  return toBase64Url(sha256(utf8.encode(`p2pshare-room\u0000${token}`)).subarray(0, ROOM_ID_BYTES));
+}
+
+/** A fresh room: the creator token (kept by the sender's tab), its room id, and the secret. */
 export function newRoom() {
-  return { room: randomId(ROOM_ID_BYTES), secretText: randomId(SECRET_BYTES) };
+  const token = randomId(16);
+  return { token, room: creatorRoomId(token), secretText: randomId(SECRET_BYTES) };
 }

@@ -192,8 +192,7 @@ function home(config) {
 }
 
 async function startSharing(files, config) {
-  const { room, secretText } = newRoom();
-  const token = randomId(16);
+  const { room, secretText, token } = newRoom();
   session.setItem(CREATOR_KEY(room), JSON.stringify({ token, secret: secretText }));
   history.replaceState(null, '', `/r/${room}#${secretText}`);
   await saveSenderRecord(room, files.map(fileInfo), sourcesOf(files));

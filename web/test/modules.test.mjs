@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import { webcrypto } from 'node:crypto';
 
 import { cryptoBackend } from '../js/crypto.js';
-import { buildLink, newRoom, parseLink } from '../js/link.js';
+import { buildLink, creatorRoomId, newRoom, parseLink } from '../js/link.js';
 import { ReplayGuard, SealError, Sealer, newEpoch, parseEnvelope } from '../js/seal.js';
 import {
   backoffDelayMs,
@@ -42,6 +42,13 @@ test('base64url round-trips every length and rejects junk', () => {
   assert.deepEqual(fromHex(toHex(new Uint8Array([0, 255, 16]))), new Uint8Array([0, 255, 16]));
   assert.ok(bytesEqual(new Uint8Array([1, 2]), new Uint8Array([1, 2])));
   assert.ok(!bytesEqual(new Uint8Array([1, 2]), new Uint8Array([1, 3])));
+});
+
+test('room ids are derived from the creator token exactly as the server does', () => {
+  // Same value as p2pshare.signaling.room.creator_room_id('abc').
+  assert.equal(creatorRoomId('abc'), 'wXNFir5bqualRUShxtsPyw');
+  const { token, room } = newRoom();
+  assert.equal(room, creatorRoomId(token));
 });
 
 test('links: room in the path, 256-bit secret in the fragment', () => {
