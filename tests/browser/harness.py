@@ -142,6 +142,8 @@ class Person:
         self._watch(self.page)
 
     def _watch(self, page: Page) -> None:
+        # "Leave this page?" (the sender while sending): tests reload on purpose, so leave.
+        page.on("dialog", lambda dialog: dialog.accept())
         page.on("download", lambda download: self.downloads.append(download))
         page.on("pageerror", lambda error: self.errors.append(str(error)))
         page.on("websocket", lambda ws: self._on_request_url(ws.url))

@@ -137,7 +137,9 @@ def test_sender_stops_sharing_mid_transfer(
         receiver.open_link(link)
         receiver.accept()
         receiver.wait_fraction(0.1)
-        sender.page.get_by_role("button", name="Stop sharing").click()
+        sender.page.get_by_role("button", name="Stop sharing", exact=True).click()
+        # Someone is downloading: the page asks first.
+        sender.page.get_by_role("button", name="Yes, stop sharing").click()
         receiver.wait_state("error")
         assert "stopped sharing" in receiver.status_text()
         assert receiver.file_statuses()["big.bin"] != "verified"

@@ -17,6 +17,7 @@ const CID_KEY = 'p2pshare:cid';
 const CREATOR_KEY = (room) => `p2pshare:creator:${room}`;
 const STALE_ROOM_MS = 7 * 24 * 3600 * 1000;
 const FINISHED_ROOM_MS = 3600 * 1000;
+const WAITING_HINT_MS = 15_000;
 
 const session = globalThis.sessionStorage;
 const $ = (id) => document.getElementById(id);
@@ -144,7 +145,8 @@ function uniquePaths(files) {
     if (path !== relativePath(file)) Object.defineProperty(file, 'relativePath', { value: path });
     seen.add(path);
   }
-  return files;
+  // Offer them in path order: that is how people look for a file in a long list.
+  return [...files].sort((a, b) => relativePath(a).localeCompare(relativePath(b)));
 }
 
 /** Files chosen before the page knew what to do with them (it was still loading). */
@@ -242,6 +244,8 @@ async function runSender({ room, secretText, token, shared, sources, config }) {
 
   ui.showView('view-share');
   ui.renderShareLink(link);
+  $('share-link').focus();
+  /** @type {HTMLInputElement} */ ($('share-link')).select();
   document.title = 'Sharing — p2pshare';
   const render = () => {
     ui.renderSender(sender, { onCancel: (peer) => sender.cancelReceiver(peer) });
@@ -271,15 +275,46 @@ async function runSender({ room, secretText, token, shared, sources, config }) {
       document.execCommand?.('copy');
     }
     $('copy-link').textContent = 'Copied';
-    setTimeout(() => ($('copy-link').textContent = 'Copy link'), 2000);
+    $('copy-status').textContent = 'Link copied';
+    setTimeout(() => {
+      $('copy-link').textContent = 'Copy link';
+      $('copy-status').textContent = '';
+    }, 2000);
   });
-  $('stop-sharing').addEventListener('click', async () => {
+  const stop = async () => {
+    $('stop-confirm').hidden = true;
     await sender.stopSharing();
     signaling.stop();
     session.removeItem(CREATOR_KEY(room));
     await store.remove('rooms', room);
     render();
+    $('new-share').focus();
+  };
+  const busy = () => [...sender.receivers.values()].some((r) => ['transferring', 'connected'].includes(r.status));
+  $('stop-sharing').addEventListener('click', () => {
+    if (!busy()) return stop();
+    $('stop-confirm').hidden = false;
+    $('stop-cancelled').focus();
   });
+  $('stop-confirmed').addEventListener('click', stop);
+  $('stop-cancelled').addEventListener('click', () => {
+    $('stop-confirm').hidden = true;
+    $('stop-sharing').focus();
+  });
+  // Leaving the page ends every transfer in progress (they resume when it is back, but ask).
+  addEventListener('beforeunload', (event) => {
+    if (!sender.stopped && [...sender.receivers.values()].some((r) => r.status === 'transferring')) {
+      event.preventDefault();
+    }
+  });
+  if (['127.0.0.1', 'localhost', '[::1]'].includes(location.hostname)) {
+    const warning = $('local-warning');
+    warning.hidden = false;
+    const others = (config.urls ?? []).filter((url) => !/\/\/(127\.|localhost|\[::1\])/.test(url));
+    warning.textContent = others.length
+      ? `This link uses ${location.hostname}, which only works on this computer. For other devices, open p2pshare at ${others[0]} and share from there.`
+      : `This link uses ${location.hostname}, which only works on this computer. For other devices, open p2pshare at this computer's network address and share from there.`;
+  }
   if (sender.missingFiles.length && sources.length) {
     // Handles from the file pickers were kept: one click gets the files back.
     const button = $('readd-kept');
@@ -328,27 +363,55 @@ async function runReceiver({ room, secret, config }) {
   }).restore();
   globalThis.p2pshare = { receiver, signaling };
 
+  let waitingSince = 0;
   const render = () => {
     ui.renderReceiver(receiver);
     const state = receiver.aggregateState;
-    ui.setState(state, receiver.fatal || receiver.statusText);
+    let text = receiver.fatal || receiver.statusText;
+    waitingSince = receiver.phase === 'waiting-sender' ? waitingSince || Date.now() : 0;
+    if (waitingSince && Date.now() - waitingSince > WAITING_HINT_MS) {
+      text += " If they closed it or stopped sharing, ask them to share again: this link only works while the sender's page is open.";
+    }
+    ui.setState(state, text);
     const percent = receiver.totalBytes ? Math.floor((100 * receiver.receivedBytes) / receiver.totalBytes) : 0;
     document.title =
       state === 'transferring' ? `(${percent}%) Receiving — p2pshare` : state === 'done' ? 'Received — p2pshare' : 'p2pshare';
   };
   keepRendered(receiver, render);
-  receiver.addEventListener('notice', (event) =>
-    ui.notice(event.detail.level, event.detail.text, { key: event.detail.text.startsWith('Reconnected') ? 'resume' : undefined }),
-  );
+  receiver.addEventListener('notice', (event) => {
+    const resumed = event.detail.text.startsWith('Reconnected');
+    ui.notice(event.detail.level, event.detail.text, { key: resumed ? 'resume' : undefined });
+    if (resumed) setTimeout(() => ui.clearNotice('resume'), 20_000);
+  });
   watchSignaling(signaling, { onReplaced: () => location.reload() });
 
-  $('accept').addEventListener('click', () => receiver.accept().catch((error) => ui.notice('error', error.message)));
+  $('accept').addEventListener('click', () => {
+    receiver
+      .accept()
+      .then(() => $('status-text').focus())
+      .catch((error) => ui.notice('error', error.message));
+  });
   $('pick-folder').addEventListener('click', () =>
     receiver.pickFolder().catch((error) => {
       if (error?.name !== 'AbortError') ui.notice('error', `Could not use that folder: ${error.message}`);
     }),
   );
-  $('cancel-receive').addEventListener('click', () => receiver.cancel());
+  $('cancel-receive').addEventListener('click', () => {
+    $('cancel-confirm').hidden = false;
+    $('cancel-kept').focus();
+  });
+  $('cancel-kept').addEventListener('click', () => {
+    $('cancel-confirm').hidden = true;
+    $('cancel-receive').focus();
+  });
+  $('cancel-confirmed').addEventListener('click', async () => {
+    $('cancel-confirm').hidden = true;
+    await receiver.cancel();
+    ui.notice('info', 'Download cancelled.', {
+      key: 'cancelled',
+      actions: [{ label: 'Download again', onClick: () => location.reload() }],
+    });
+  });
   render();
   signaling.start();
 }

@@ -15,6 +15,10 @@ export function qrSvg(text) {
   const total = size + 2 * QUIET_ZONE;
   const svg = document.createElementNS(SVG_NS, 'svg');
   svg.setAttribute('viewBox', `0 0 ${total} ${total}`);
+  // A whole number of pixels per module keeps the modules even (and scanners happy).
+  const scale = Math.max(2, Math.floor(168 / total));
+  svg.setAttribute('width', String(total * scale));
+  svg.setAttribute('height', String(total * scale));
   svg.setAttribute('shape-rendering', 'crispEdges');
   svg.setAttribute('aria-hidden', 'true');
   const background = document.createElementNS(SVG_NS, 'rect');

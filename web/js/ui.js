@@ -110,15 +110,20 @@ export function renderShareLink(link) {
 
 const RECEIVER_STATUS = {
   connecting: 'Connecting…',
-  connected: 'Connected, choosing',
+  connected: 'Connected, has not started yet',
   transferring: 'Receiving',
   done: 'Done: all files received and verified',
   cancelled: 'Cancelled',
   gone: 'Left',
-  'wrong-key': 'Opened the link with a wrong key',
-  unverified: 'Could not be verified',
+  'wrong-key': 'Problem',
+  unverified: 'Problem',
   failed: 'Failed',
 };
+
+/** A short tag both sides show, so the sender can tell which receiver is whom. */
+export function peerTag(peer) {
+  return peer ? peer.slice(0, 4) : '';
+}
 
 /** Per-receiver speed, measured from the acknowledged bytes the sender reports. */
 const receiverRates = new Map();
@@ -199,7 +204,7 @@ export function renderSender(sender, { onCancel }) {
     items.forEach((li, i) => {
       const r = receivers[i];
       const [who, cancel, progress, row] = li.children;
-      const label = `Receiver ${i + 1}${r.device ? ` · ${r.device}` : ''}`;
+      const label = `Receiver ${i + 1} (${peerTag(r.peer)})${r.device ? ` · ${r.device}` : ''}`;
       setText(who, label);
       cancel.setAttribute('aria-label', `Cancel ${label}`);
       cancel.hidden = ['cancelled', 'done', 'gone', 'unverified', 'wrong-key'].includes(r.status) || sender.stopped;
@@ -211,7 +216,10 @@ export function renderSender(sender, { onCancel }) {
       progress.setAttribute('aria-label', `${label} progress`);
       progress.hidden = !['transferring', 'done'].includes(r.status) && !r.wantedBytes;
       let status = RECEIVER_STATUS[r.status] ?? r.status;
-      if (r.error && ['failed', 'unverified', 'wrong-key', 'connected', 'cancelled'].includes(r.status)) status = `${status}: ${r.error}`;
+      if (r.error && ['failed', 'unverified', 'wrong-key', 'connected', 'cancelled'].includes(r.status)) {
+        status = `${status}: ${r.error}`;
+      }
+      if (r.status === 'wrong-key' || r.status === 'unverified') status = r.error || status;
       if (r.status === 'transferring' && !r.present) status = 'Receiving (their connection to the server dropped; files still flowing)';
       setText(row.children[0], status);
       if (!receiverRates.has(r.peer)) receiverRates.set(r.peer, new RateMeter());
@@ -221,14 +229,21 @@ export function renderSender(sender, { onCancel }) {
     });
   }
   $('stop-sharing').hidden = sender.stopped;
+  document.querySelector('.share-box').classList.toggle('stopped', sender.stopped);
+  /** @type {HTMLButtonElement} */ ($('copy-link')).disabled = sender.stopped;
+  /** @type {HTMLInputElement} */ ($('share-link')).disabled = sender.stopped;
+  if (sender.stopped) $('stop-confirm').hidden = true;
   $('add-more').hidden = sender.stopped || missing.length > 0;
   $('new-share').hidden = !sender.stopped;
 }
 
 // --- receiver -----------------------------------------------------------------------------
 
+const STALL_NOTICE_S = 10;
+const lastReceived = { bytes: -1, at: 0 };
+
 const FILE_STATUS = {
-  pending: 'waiting',
+  pending: 'not started',
   receiving: 'receiving',
   verifying: 'checking',
   verified: 'verified',
@@ -284,14 +299,25 @@ export function renderReceiver(receiver) {
   $('overall').hidden = !active;
   if (active) {
     const got = receiver.receivedBytes;
+    const now = performance.now();
+    // Sample at render time too, so that the speed falls to zero when nothing arrives.
+    receiver.meter.add(now, got);
+    if (got !== lastReceived.bytes) Object.assign(lastReceived, { bytes: got, at: now });
     const fraction = total ? got / total : 1;
     /** @type {HTMLProgressElement} */ ($('overall-progress')).value = fraction;
     const rate = receiver.rate;
     const eta = rate > 0 ? formatDuration((total - got) / rate) : '';
     const parts = [`${Math.floor(fraction * 100)}%`, `${formatBytes(got)} of ${formatBytes(total)}`];
-    if (receiver.phase === 'transferring' && rate > 0) parts.push(formatSpeed(rate), eta ? `${eta} left` : '');
+    const stalledS = Math.floor((now - lastReceived.at) / 1000);
+    if (receiver.phase === 'transferring' && stalledS >= STALL_NOTICE_S && got < total) {
+      parts.push(`nothing from the sender for ${stalledS} s: their page may be closed, asleep or offline`);
+    } else if (receiver.phase === 'transferring' && rate > 0) {
+      parts.push(formatSpeed(rate), eta ? `${eta} left` : '');
+    }
     setText($('overall-text'), parts.filter(Boolean).join(' · '));
   }
+  const me = receiver.signaling.welcome?.peer;
+  setText($('whoami'), me ? `The sender sees you as “${peerTag(me)}”.` : '');
 
   const accept = /** @type {HTMLButtonElement} */ ($('accept'));
   const canAccept = Boolean(receiver.manifest) && !receiver.isFinal;
