@@ -85,3 +85,41 @@ def test_a_full_disk_is_a_clear_error(
     finally:
         sender.close()
         receiver.close()
+
+
+def test_a_folder_of_many_small_files_arrives_whole(
+    browser: Browser, server: ServerProcess, tmp_path: Path
+) -> None:
+    """Browsers drop bursts of automatic downloads; every one of 40 files must still arrive."""
+    folder = tmp_path / "photos"
+    expected = {}
+    for i in range(40):
+        sub = folder / f"day-{i % 4}"
+        sub.mkdir(parents=True, exist_ok=True)
+        data = os.urandom(1000 + i)
+        (sub / f"img_{i:03}.jpg").write_bytes(data)
+        expected[f"img_{i:03}.jpg"] = data
+    sender = Person(browser, server.url, "sender")
+    receiver = Person(browser, server.url, "receiver")
+    try:
+        sender.page.goto(server.url + "/")
+        sender.add_folder(folder)
+        link = sender.page.get_by_test_id("share-link")
+        sender.page.wait_for_function(
+            "() => document.querySelector('[data-testid=share-link]').value.includes('#')"
+        )
+        receiver.open_link(link.input_value())
+        receiver.accept()
+        receiver.wait_state("done", timeout_s=120)
+        statuses = receiver.file_statuses()
+        assert len(statuses) == 40 and set(statuses.values()) == {"verified"}
+        assert sorted(statuses)[0] == "photos/day-0/img_000.jpg"
+        for _ in range(100):  # downloads are handed over a little apart: wait for the last
+            if len(receiver.downloads) == 40:
+                break
+            receiver.page.wait_for_timeout(200)
+        saved = receiver.save_downloads(tmp_path / "got")
+        assert {name: path.read_bytes() for name, path in saved.items()} == expected
+    finally:
+        sender.close()
+        receiver.close()

@@ -97,6 +97,16 @@ export async function listOpfsRooms(root) {
  * @param {Blob} blob a disk-backed File from OPFS, or an in-memory Blob
  */
 export function downloadBlob(blob, name) {
+  downloads = downloads.then(() => startDownload(blob, name)).then(() => new Promise((r) => setTimeout(r, DOWNLOAD_GAP_MS)));
+  return downloads;
+}
+
+// Chromium drops automatic downloads that come in a burst (more than about ten at once), so a
+// folder of many small files is handed over one download at a time, a little apart.
+const DOWNLOAD_GAP_MS = 250;
+let downloads = Promise.resolve();
+
+function startDownload(blob, name) {
   const url = URL.createObjectURL(blob);
   const link = document.createElement('a');
   link.href = url;
