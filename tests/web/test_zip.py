@@ -19,7 +19,8 @@ const files = JSON.parse(readFileSync(process.argv[2], 'utf8'));
 const entries = [];
 for (const f of files) {
   const data = new Blob([Buffer.from(f.b64, 'base64')]);
-  entries.push({ path: f.path, data, mtime: f.mtime, crc: await crc32OfBlob(data, () => {}, 4093) });
+  const crc = await crc32OfBlob(data, () => {}, 4093);
+  entries.push({ path: f.path, data, mtime: f.mtime, crc });
 }
 const parts = zipParts(entries, { forceZip64: process.argv[4] === 'zip64' });
 writeFileSync(process.argv[3], Buffer.from(await new Blob(parts).arrayBuffer()));
