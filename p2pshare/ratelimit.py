@@ -7,13 +7,32 @@ sources cannot grow it without limit.
 
 from __future__ import annotations
 
+import ipaddress
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
-__all__ = ["KeyedBuckets", "TokenBucket"]
+__all__ = ["KeyedBuckets", "TokenBucket", "source_key"]
 
 K = TypeVar("K")
+
+
+def source_key(address: str) -> str:
+    """What per-source limits count by: an IPv4 address, or the /64 an IPv6 address is in.
+
+    One IPv6 host usually has a whole /64 to pick addresses from, so counting single
+    addresses would hand it unlimited quota. IPv4-mapped addresses count as IPv4.
+    Anything that is not an IP address (a Unix socket, "unknown") is its own key.
+    """
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)
 
 
 @dataclass(slots=True)

@@ -38,6 +38,8 @@ __all__ = [
     "SignalingError",
     "Welcome",
     "decode_client_message",
+    "decode_server_message",
+    "encode_client_message",
     "encode_server_message",
     "is_valid_room_id",
 ]

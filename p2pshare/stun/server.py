@@ -30,7 +30,7 @@ import trio
 from p2pshare.config import Limits
 from p2pshare.errors import ConfigError
 from p2pshare.metrics import Metrics
-from p2pshare.ratelimit import KeyedBuckets
+from p2pshare.ratelimit import KeyedBuckets, source_key
 from p2pshare.stun.codec import Reason, SourceAddress, StunDecodeError, answer
 
 __all__ = ["StunBindError", "StunEndpoint", "main", "serve_stun"]
@@ -76,7 +76,7 @@ class StunEndpoint:
 
     def handle(self, sock: socket.socket, data: bytes, source: SourceAddress, now_s: float) -> None:
         """Answer `data` from `source` on `sock`, or count why not. Never raises OSError."""
-        if not self._buckets.take(source[0], now_s):
+        if not self._buckets.take(source_key(source[0]), now_s):
             self._dropped.inc(Reason.RATE_LIMITED)
             return
         try:

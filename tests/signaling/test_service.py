@@ -128,7 +128,6 @@ async def test_silent_connection_is_dropped_by_the_heartbeat(start_server: Start
         raw = await trio.open_tcp_stream("127.0.0.1", server.http_port)
         async with raw:
             # A real handshake and join, then silence: the socket is never closed.
-            conn = trio_websocket.WebSocketConnection  # noqa: F841 - documentation of intent
             key = "dGhlIHNhbXBsZSBub25jZQ=="
             await raw.send_all(
                 (
