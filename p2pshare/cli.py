@@ -16,14 +16,16 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import trio
 
 from p2pshare import __version__
 from p2pshare.config import Config, Limits
 from p2pshare.errors import ConfigError
-from p2pshare.netaddr import urls_for
+
+if TYPE_CHECKING:
+    from p2pshare.server import ServerAddresses
 
 __all__ = ["build_parser", "config_from_args", "main"]
 
@@ -169,10 +171,18 @@ _OPTIONS: tuple[_Option, ...] = (
         float,
         "seconds an empty room is kept, so reloads and reconnects rejoin it",
     ),
-    _limit("--join-timeout", "join_timeout_s", float,
-           "seconds a new connection has to send its join message"),
-    _limit("--max-dropped-messages", "max_dropped_messages", int,
-           "over-rate messages dropped in a row before a connection is closed"),
+    _limit(
+        "--join-timeout",
+        "join_timeout_s",
+        float,
+        "seconds a new connection has to send its join message",
+    ),
+    _limit(
+        "--max-dropped-messages",
+        "max_dropped_messages",
+        int,
+        "over-rate messages dropped in a row before a connection is closed",
+    ),
     _limit("--stun-rate", "stun_rate_per_s", float, "STUN requests per second from one address"),
     _limit("--stun-burst", "stun_burst", int, "STUN requests one address may send at once"),
 )
@@ -285,13 +295,8 @@ def _print_qr(url: str) -> None:
     code.print_ascii(out=sys.stdout, invert=True)
 
 
-def _announce(addresses: Any, config: Config, want_qr: bool | None) -> None:
-    hosts = [h for h, _ in addresses.http]
-    urls = urls_for(
-        list(config.hosts) if set(config.hosts) & {"0.0.0.0", "::"} else hosts,
-        addresses.http_port,
-        tls=addresses.tls,
-    )
+def _announce(addresses: ServerAddresses, config: Config, want_qr: bool | None) -> None:
+    urls = addresses.urls
     print(f"p2pshare {__version__} is running. Open one of these in a browser:", flush=False)
     for url in urls:
         print(f"  {url}")
@@ -314,11 +319,11 @@ def _announce(addresses: Any, config: Config, want_qr: bool | None) -> None:
 
 
 async def _run(config: Config, want_qr: bool | None) -> None:
-    from p2pshare.server import serve  # imports hypercorn; keeps --help fast
+    from p2pshare.server import collect_garbage_periodically, gc_policy, serve
 
     log = logging.getLogger("p2pshare")
     stop = trio.Event()
-    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+    with gc_policy(), trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async with trio.open_nursery() as nursery:
 
             async def watch_signals() -> None:
@@ -335,6 +340,7 @@ async def _run(config: Config, want_qr: bool | None) -> None:
                 nursery.cancel_scope.cancel()  # an orderly stop is complete
 
             nursery.start_soon(watch_signals)
+            nursery.start_soon(collect_garbage_periodically)
             addresses = await nursery.start(run_server)
             _announce(addresses, config, want_qr)
     log.info("stopped")

@@ -42,6 +42,8 @@ class Limits:
     """Live rooms created by one client address."""
     send_queue_messages: int = 128
     """Outbound messages queued for one peer; a peer that lets it fill is cut off."""
+    send_queue_bytes: int = 1024 * 1024
+    """Outbound bytes queued for one peer; a peer that lets them pile up is cut off."""
     heartbeat_interval_s: float = 5.0
     """Idle connections are pinged this often."""
     heartbeat_timeout_s: float = 15.0

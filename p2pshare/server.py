@@ -28,10 +28,17 @@ from p2pshare.errors import ConfigError
 from p2pshare.http.app import App
 from p2pshare.http.static import StaticFiles, default_web_root
 from p2pshare.metrics import Metrics
+from p2pshare.netaddr import urls_for
 from p2pshare.signaling.service import SignalingService
 from p2pshare.stun.server import serve_stun
 
-__all__ = ["ServerAddresses", "bind_tcp_sockets", "serve"]
+__all__ = [
+    "ServerAddresses",
+    "bind_tcp_sockets",
+    "collect_garbage_periodically",
+    "gc_policy",
+    "serve",
+]
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +58,6 @@ LISTEN_BACKLOG = 1024
 # bounds how long cyclic garbage can linger.
 GC_THRESHOLDS = (700, 10, 1_000_000)
 FULL_GC_INTERVAL_S = 600.0
-DRAIN_POLL_S = 0.25
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +67,8 @@ class ServerAddresses:
     http: list[tuple[str, int]]
     stun: list[tuple[str, int]] = field(default_factory=list)
     tls: bool = False
+    urls: list[str] = field(default_factory=list)
+    """What people can open, one per address of this host (LAN first, loopback last)."""
 
     @property
     def http_port(self) -> int:
@@ -97,8 +105,12 @@ def _refuse_websocket_compression() -> None:
 
 
 @contextmanager
-def _gc_policy() -> Iterator[None]:
-    """Apply GC_THRESHOLDS (and freeze what startup made) for the life of the server."""
+def gc_policy() -> Iterator[None]:
+    """Apply GC_THRESHOLDS (and freeze what startup made) while the server process runs.
+
+    Process-wide, so the CLI applies it (with `collect_garbage_periodically`), not `serve()`:
+    several servers in one process (the tests) must not undo each other's settings.
+    """
     previous = gc.get_threshold()
     gc.collect()
     gc.freeze()  # modules, config, static files: never garbage, never worth scanning again
@@ -110,7 +122,8 @@ def _gc_policy() -> Iterator[None]:
         gc.unfreeze()
 
 
-async def _collect_garbage_periodically() -> None:
+async def collect_garbage_periodically() -> None:
+    """The full collections that GC_THRESHOLDS leaves out, at a fixed, rare interval."""
     while True:
         await trio.sleep(FULL_GC_INTERVAL_S)
         gc.collect()
@@ -120,11 +133,16 @@ def _family_of(host: str) -> socket.AddressFamily:
     return socket.AF_INET6 if ":" in host else socket.AF_INET
 
 
-def bind_tcp_sockets(hosts: tuple[str, ...], port: int) -> list[socket.socket]:
+def bind_tcp_sockets(
+    hosts: tuple[str, ...], port: int, *, user_timeout_s: float | None = None
+) -> list[socket.socket]:
     """Bind a listening TCP socket per host; IPv4 and IPv6 share one port number.
 
     An IPv6 socket is IPv6-only, so "0.0.0.0" and "::" coexist. The default
-    pair ("0.0.0.0", "::") quietly skips IPv6 on a host without it.
+    pair ("0.0.0.0", "::") quietly skips IPv6 on a host without it. With
+    `user_timeout_s`, the kernel drops a connection whose sent data stays
+    unacknowledged (or unsent, behind a client that reads nothing) that long
+    (Linux TCP_USER_TIMEOUT, inherited by accepted sockets).
     Raises ConfigError naming the address when a bind fails.
     """
     ordered = sorted(hosts, key=lambda h: _family_of(h) == socket.AF_INET6)
@@ -137,6 +155,10 @@ def bind_tcp_sockets(hosts: tuple[str, ...], port: int) -> list[socket.socket]:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
                 if family == socket.AF_INET6:
                     sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+                if user_timeout_s is not None and hasattr(socket, "TCP_USER_TIMEOUT"):
+                    sock.setsockopt(
+                        socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, int(user_timeout_s * 1000)
+                    )
                 bound_port = sockets[0].getsockname()[1] if sockets and port == 0 else port
                 sock.bind((host, bound_port))
                 sock.listen(LISTEN_BACKLOG)
@@ -160,17 +182,15 @@ def bind_tcp_sockets(hosts: tuple[str, ...], port: int) -> list[socket.socket]:
 def _hypercorn_config(config: Config, sockets: list[socket.socket]) -> hypercorn.config.Config:
     hc = hypercorn.config.Config()
     # Hypercorn takes over the file descriptors (and will close them).
-    binds = [f"fd://{sock.detach()}" for sock in sockets]
+    hc.bind = [f"fd://{sock.detach()}" for sock in sockets]  # TLS on all of them, or none
     if config.tls:
-        hc.bind = binds
         hc.certfile = str(config.certfile) if config.certfile else None
         hc.keyfile = str(config.keyfile) if config.keyfile else None
-    else:
-        hc.bind = binds
     hc.insecure_bind = []
     hc.backlog = LISTEN_BACKLOG
     hc.accesslog = None  # paths name rooms; nothing else useful, and nothing secret, is logged
     hc.errorlog = logging.getLogger("hypercorn.error")
+    hc.errorlog.setLevel(logging.WARNING)  # its "Running on" lines: the CLI prints the URLs
     hc.loglevel = "WARNING"
     hc.graceful_timeout = HTTP_GRACEFUL_TIMEOUT_S
     # One shared application-level heartbeat replaces hypercorn's per-connection ping.
@@ -200,17 +220,6 @@ def _check_certificate(config: Config) -> None:
         ) from exc
 
 
-async def _wait_rooms_idle(signaling: SignalingService) -> None:
-    """Return once no room has a peer in it.
-
-    Rooms left empty wait out their grace period (for reloads) and would hold a
-    drain until its deadline for nobody, so they do not count. Polled: there is no
-    event for "the last peer of the last room left", and this runs only while draining.
-    """
-    while any(not runner.room.is_empty for runner in signaling.rooms.values()):  # noqa: ASYNC110
-        await trio.sleep(DRAIN_POLL_S)
-
-
 async def serve(
     config: Config,
     *,
@@ -232,14 +241,16 @@ async def serve(
     static = StaticFiles(config.web_root or default_web_root())
     signaling = SignalingService(config.limits, metrics)
     app = App(config, static, signaling, metrics)
-    tcp_sockets = bind_tcp_sockets(config.hosts, config.http_port)
-    http_addresses = [sock.getsockname()[:2] for sock in tcp_sockets]
-    hc = _hypercorn_config(config, tcp_sockets)
     if stop is None:
         stop = trio.Event()
     http_stopped = trio.Event()
+    http_done = trio.Event()
 
-    async def run_http(*, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+    async def run_http(
+        hc: hypercorn.config.Config,
+        *,
+        task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+    ) -> None:
         try:
             await hypercorn.trio.serve(
                 app,
@@ -250,28 +261,42 @@ async def serve(
         finally:
             http_done.set()
 
-    http_done = trio.Event()
-    with _gc_policy():
-        async with trio.open_nursery() as nursery:
-            await nursery.start(signaling.run)
-            nursery.start_soon(_collect_garbage_periodically)
-            stun_addresses: list[tuple[str, int]] = []
-            if config.stun_port:
-                stun_addresses = await nursery.start(
-                    serve_stun, config.hosts, config.stun_port, metrics, config.limits
-                )
-            await nursery.start(run_http)
-            task_status.started(
-                ServerAddresses(http=http_addresses, stun=stun_addresses, tls=config.tls)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(signaling.run)
+        stun_addresses: list[tuple[str, int]] = []
+        if config.stun_port:
+            stun_addresses = await nursery.start(
+                serve_stun, config.hosts, config.stun_port, metrics, config.limits
             )
-            await stop.wait()
-            if config.drain_timeout_s > 0:
-                log.warning("draining: refusing new rooms for up to %.0f s", config.drain_timeout_s)
-                signaling.begin_drain()
-                with trio.move_on_after(config.drain_timeout_s):
-                    await _wait_rooms_idle(signaling)
-            await signaling.shutdown(PEER_GOODBYE_TIMEOUT_S)
-            http_stopped.set()
-            with trio.move_on_after(HTTP_GRACEFUL_TIMEOUT_S + 1):
-                await http_done.wait()
-            nursery.cancel_scope.cancel()
+        # Bound only now, and handed to hypercorn at once: nothing can leak them in between.
+        tcp_sockets = bind_tcp_sockets(
+            config.hosts, config.http_port, user_timeout_s=config.limits.heartbeat_timeout_s
+        )
+        http_addresses = [sock.getsockname()[:2] for sock in tcp_sockets]
+        await nursery.start(run_http, _hypercorn_config(config, tcp_sockets))
+        addresses = ServerAddresses(
+            http=http_addresses,
+            stun=stun_addresses,
+            tls=config.tls,
+            urls=_reachable_urls(config, http_addresses),
+        )
+        app.public_urls = addresses.urls
+        task_status.started(addresses)
+        await stop.wait()
+        if config.drain_timeout_s > 0:
+            log.warning("draining: refusing new rooms for up to %.0f s", config.drain_timeout_s)
+            signaling.begin_drain()
+            with trio.move_on_after(config.drain_timeout_s):
+                await signaling.wait_no_connections()
+        await signaling.shutdown(PEER_GOODBYE_TIMEOUT_S)
+        http_stopped.set()
+        with trio.move_on_after(HTTP_GRACEFUL_TIMEOUT_S + 1):
+            await http_done.wait()
+        nursery.cancel_scope.cancel()
+
+
+def _reachable_urls(config: Config, http_addresses: list[tuple[str, int]]) -> list[str]:
+    """The URLs people can open: one per address of this host that we listen on."""
+    hosts = [host for host, _ in http_addresses]
+    wildcard = set(config.hosts) & {"0.0.0.0", "::"}
+    return urls_for(list(config.hosts) if wildcard else hosts, http_addresses[0][1], tls=config.tls)

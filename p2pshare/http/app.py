@@ -22,6 +22,7 @@ import json
 import re
 import time
 from collections.abc import Iterable
+from urllib.parse import urlsplit
 
 from hypercorn.typing import (
     ASGIReceiveCallable,
@@ -127,6 +128,22 @@ def _request_host(scope: HTTPScope) -> str | None:
     return name if _HOSTNAME.match(name) else None
 
 
+def _same_origin(scope: WebsocketScope) -> bool:
+    """Whether the WebSocket's Origin (if any) names the host the request was sent to.
+
+    Host names are compared without ports: a proxy in front may listen on another port
+    than the instance behind it, but it passes the browser's Host on (deploy/nginx.conf).
+    """
+    headers = dict(scope["headers"])
+    origin = headers.get(b"origin")
+    if origin is None:
+        return True
+    host = headers.get(b"host", b"").decode("latin-1").strip().lower()
+    origin_host = urlsplit(origin.decode("latin-1").strip()).hostname or ""
+    request_host = urlsplit("//" + host).hostname or ""
+    return bool(origin_host) and origin_host == request_host
+
+
 def _turn_credentials(secret: str, ttl_s: int, now_s: float) -> tuple[str, str]:
     """coturn's use-auth-secret scheme: username '<expiry>:p2pshare', HMAC-SHA1 password."""
     username = f"{int(now_s) + ttl_s}:p2pshare"
@@ -191,6 +208,7 @@ class App:
         self.static = static
         self.signaling = signaling
         self.metrics = metrics
+        self.public_urls: list[str] = []  # set by the server once it has bound its ports
 
     async def __call__(
         self, scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable
@@ -213,6 +231,12 @@ class App:
         match = _WS_PATH.match(scope["path"])
         if match is None:
             await send({"type": "websocket.close", "code": 1008, "reason": "unknown path"})
+            return
+        if not _same_origin(scope):
+            # Another site's page opening our signaling from its visitors' browsers: refused
+            # before the upgrade (HTTP 403). Clients that send no Origin (not browsers) pass.
+            self.metrics.rejected_messages.inc("cross-origin")
+            await send({"type": "websocket.close", "code": 1008, "reason": "cross-origin"})
             return
         await send({"type": "websocket.accept", "subprotocol": None, "headers": []})
         port = _AsgiWebSocket(receive, send, client_address(scope, self.config.trust_proxy))
@@ -252,6 +276,8 @@ class App:
             "maxReceivers": limits.max_receivers_per_room,
             "maxFrameBytes": limits.max_frame_bytes,
             "heartbeatS": limits.heartbeat_interval_s,
+            # So that a page opened at 127.0.0.1 can tell its user the address others can use.
+            "urls": self.public_urls,
         }
         await self._respond(
             send, scope, 200, json.dumps(body).encode(), content_type=b"application/json"

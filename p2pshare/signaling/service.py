@@ -1,10 +1,16 @@
 """The signaling service: the trio shell around `Room`.
 
 Ownership (structured concurrency): the service's nursery owns one task per
-live room and the shared heartbeat task; each room's nursery owns the reading
-task of each of its peers. The task that accepted the WebSocket (the HTTP
-server's) writes to it: it drains the peer's bounded outbox, so a peer that
-stops reading fills its own queue and is cut off without slowing anyone else.
+live room and the shared heartbeat task. Each room's task owns a nursery in
+which the room's peers' writing tasks run: a writer drains one peer's bounded
+outbox and ends when it is empty, so an idle connection costs no task of ours
+(memory: docs/benchmarks.md, "Signaling"). The task that accepted the
+WebSocket (the HTTP server's) reads from it, inside the peer's cancel scope,
+and finally closes it; the room ends a peer by cancelling that scope. A room
+lives as long as it has peers, plus a grace period.
+
+A peer that stops reading fills its own queue (bounded in messages and bytes)
+or stops making write progress, and is cut off without slowing anyone else.
 
 Everything that changes a room happens synchronously (decode, rate limit,
 `Room` event, queue the effects), so there are no locks: between two awaits a
@@ -18,13 +24,13 @@ import logging
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, assert_never
 
 import trio
 
 from p2pshare.config import Limits
 from p2pshare.metrics import Metrics
-from p2pshare.ratelimit import TokenBucket
+from p2pshare.ratelimit import TokenBucket, source_key
 from p2pshare.signaling.messages import (
     CloseCode,
     ErrorCode,
@@ -47,7 +53,15 @@ log = logging.getLogger(__name__)
 MAX_BAD_MESSAGES_IN_A_ROW = 10
 ERROR_FRAME_INTERVAL_S = 1.0  # at most one rate-limit error frame a second per peer
 CLOSE_TIMEOUT_S = 1.0
+# The heartbeat judges nobody while it is this late itself: an overloaded server has not read
+# the pongs waiting in its sockets, and must not close thousands of live peers as dead.
+HEARTBEAT_LAG_TOLERANCE_S = 1.0
 CLEAN_CLOSE_CODES = frozenset({1000, 1001})
+# The heartbeat visits the peers in this many groups, one group at a time, so that each peer is
+# still checked every heartbeat_s / 2 but the pings of 10,000 connections (which joined, and so
+# fall silent, at nearly the same time) go out as a steady trickle instead of one burst that
+# stalls every relay queued behind it (docs/benchmarks.md, "Signaling").
+HEARTBEAT_GROUPS = 25
 
 _PING_TEXT = encode_server_message(Ping())
 _PONG_TEXT = encode_server_message(Pong())
@@ -83,22 +97,28 @@ class _Peer:
         "close_reason",
         "dropped_in_row",
         "ended",
+        "heartbeat_group",
         "last_rate_error_s",
         "last_seen_s",
-        "outbox_recv",
-        "outbox_send",
+        "last_write_s",
+        "outbox",
+        "outbox_bytes",
         "port",
         "reader_scope",
         "room",
-        "writer_scope",
+        "transport_failed",
+        "writer",
+        "writer_done",
     )
 
     def __init__(self, port: WebSocketPort, limits: Limits, now_s: float) -> None:
         self.port = port
-        self.address = port.address
-        self.outbox_send, self.outbox_recv = trio.open_memory_channel[str](
-            limits.send_queue_messages
-        )
+        self.address = source_key(port.address)  # what per-address limits count by
+        # Bounded by _send (send_queue_messages), so a list's pop(0) is cheap enough, and an
+        # empty list is 56 bytes where a deque always holds a 600-byte block.
+        self.outbox: list[str] = []
+        self.outbox_bytes = 0
+        self.last_write_s = now_s  # when the writer last made progress (or had nothing to do)
         self.bucket = TokenBucket(limits.message_rate_per_s, limits.message_burst, stamp_s=now_s)
         self.last_seen_s = now_s
         self.last_rate_error_s = -math.inf
@@ -106,14 +126,17 @@ class _Peer:
         self.bad_in_row = 0
         self.room: _RoomRunner | None = None
         self.reader_scope = trio.CancelScope()
-        self.writer_scope = trio.CancelScope()
+        self.writer: trio.CancelScope | None = None  # the running writer's, if one runs
+        self.writer_done: trio.Event | None = None  # set when it returns, if someone waits
+        self.transport_failed = False
         self.ended = False
         self.close_code = int(CloseCode.NORMAL)
         self.close_reason = ""
+        self.heartbeat_group = 0
 
 
 class _RoomRunner:
-    """A live room: its state machine, its nursery, and who created it."""
+    """A live room: its state machine, the nursery its peers' tasks run in, its creator."""
 
     __slots__ = ("changed", "creator_address", "nursery", "ready", "room", "room_id")
 
@@ -146,13 +169,14 @@ class SignalingService:
         )
         self.rooms: dict[str, _RoomRunner] = {}
         self._peers: set[_Peer] = set()
+        self._heartbeat_groups: list[set[_Peer]] = [set() for _ in range(HEARTBEAT_GROUPS)]
+        self._next_group = 0
         self._connections_by_address: collections.Counter[str] = collections.Counter()
         self._rooms_by_address: collections.Counter[str] = collections.Counter()
         self._nursery: trio.Nursery | None = None
         self.draining = False
         self._stopping = False
         self._all_gone = trio.Event()
-        self._rooms_gone = trio.Event()
         metrics.add_gauge("p2pshare_rooms", "Live signaling rooms.", lambda: len(self.rooms))
         metrics.add_gauge(
             "p2pshare_peers",
@@ -188,9 +212,10 @@ class SignalingService:
         """Refuse new rooms from now on; live rooms go on."""
         self.draining = True
 
-    async def wait_rooms_empty(self) -> None:
-        while self.rooms:
-            await self._rooms_gone.wait()
+    async def wait_no_connections(self) -> None:
+        """Return once no signaling connection is open (e.g. the end of a drain)."""
+        while self._peers:
+            await self._all_gone.wait()
 
     async def shutdown(self, timeout_s: float = 2.0) -> None:
         """Tell every peer the server is going away (1001) and wait for them to go."""
@@ -216,6 +241,9 @@ class SignalingService:
         now = self._clock()
         peer = _Peer(port, self.limits, now)
         self._peers.add(peer)
+        peer.heartbeat_group = self._next_group
+        self._next_group = (self._next_group + 1) % HEARTBEAT_GROUPS
+        self._heartbeat_groups[peer.heartbeat_group].add(peer)
         self._connections_by_address[peer.address] += 1
         self.metrics.ws_connections.inc()
         try:
@@ -223,10 +251,16 @@ class SignalingService:
             if refusal is not None:
                 self._end(peer, refusal)
             else:
-                await self._admit(peer, room_id)
-            await self._write_loop(peer)
+                # Inside the peer's scope, so that ending it (shutdown, replacement) also
+                # interrupts a connection that has not joined yet.
+                with peer.reader_scope:
+                    runner = await self._admit(peer, room_id)
+                    if runner is not None:
+                        await self._read_loop(peer, runner)
+            await self._close(peer)
         finally:
             self._peers.discard(peer)
+            self._heartbeat_groups[peer.heartbeat_group].discard(peer)
             self._connections_by_address[peer.address] -= 1
             if self._connections_by_address[peer.address] <= 0:
                 del self._connections_by_address[peer.address]
@@ -259,14 +293,14 @@ class SignalingService:
             )
         return None
 
-    async def _admit(self, peer: _Peer, room_id: str) -> None:
-        """Wait for `join`, then hand the peer's reading over to its room's nursery."""
+    async def _admit(self, peer: _Peer, room_id: str) -> _RoomRunner | None:
+        """Wait for `join` and join the room; None if the peer was refused or went away."""
         join: Join | None = None
         with trio.move_on_after(self.limits.join_timeout_s):
             event = await peer.port.receive()
             if isinstance(event, Disconnect):
                 self._end(peer, None)
-                return
+                return None
             try:
                 message = self._decode(peer, event)
                 if not isinstance(message, Join):
@@ -283,7 +317,7 @@ class SignalingService:
                     if error.fatal
                     else SignalingError(error.code, error.message, CloseCode.PROTOCOL_ERROR),
                 )
-                return
+                return None
         if join is None:
             self._end(
                 peer,
@@ -291,20 +325,21 @@ class SignalingService:
                     ErrorCode.JOIN_TIMEOUT, "no join received in time", CloseCode.PROTOCOL_ERROR
                 ),
             )
-            return
+            return None
         try:
             runner = await self._room_for(room_id, peer.address)
+            if peer.ended:  # ended (shutdown) while the room was being made
+                return None
             # No await from here on: the room cannot end between lookup and join.
             effects = runner.room.join(peer, join)
         except SignalingError as error:
             self._end(peer, error)
-            return
+            return None
         peer.room = runner
         peer.last_seen_s = self._clock()
         runner.notify()
         self._apply(effects)
-        assert runner.nursery is not None
-        runner.nursery.start_soon(self._read_loop, peer, runner)
+        return runner
 
     async def _room_for(self, room_id: str, address: str) -> _RoomRunner:
         while True:
@@ -336,7 +371,14 @@ class SignalingService:
             self.rooms[room_id] = runner
             self._rooms_by_address[address] += 1
             assert self._nursery is not None
-            await self._nursery.start(self._run_room, runner)
+            try:
+                await self._nursery.start(self._run_room, runner)
+            except BaseException:
+                # Never started (the service is stopping): unlist it, or joiners would wait
+                # forever for it to become ready.
+                self._unlist(runner)
+                runner.ready.set()
+                raise
 
     async def _run_room(
         self, runner: _RoomRunner, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
@@ -348,14 +390,15 @@ class SignalingService:
                 task_status.started()
                 await self._until_abandoned(runner)
         finally:
-            if self.rooms.get(runner.room_id) is runner:
-                del self.rooms[runner.room_id]
-            self._rooms_by_address[runner.creator_address] -= 1
-            if self._rooms_by_address[runner.creator_address] <= 0:
-                del self._rooms_by_address[runner.creator_address]
-            if not self.rooms:
-                self._rooms_gone.set()
-                self._rooms_gone = trio.Event()
+            runner.nursery = None
+            self._unlist(runner)
+
+    def _unlist(self, runner: _RoomRunner) -> None:
+        if self.rooms.get(runner.room_id) is runner:
+            del self.rooms[runner.room_id]
+        self._rooms_by_address[runner.creator_address] -= 1
+        if self._rooms_by_address[runner.creator_address] <= 0:
+            del self._rooms_by_address[runner.creator_address]
 
     async def _until_abandoned(self, runner: _RoomRunner) -> None:
         """Return once the room has been empty for the grace period (and unlist it)."""
@@ -377,13 +420,14 @@ class SignalingService:
     async def _read_loop(self, peer: _Peer, runner: _RoomRunner) -> None:
         clean = False
         try:
-            with peer.reader_scope:
-                while not peer.ended:
-                    event = await peer.port.receive()
-                    if isinstance(event, Disconnect):
-                        clean = event.code in CLEAN_CLOSE_CODES
-                        break
-                    self._on_frame(peer, runner, event)
+            while not peer.ended:
+                event = await peer.port.receive()
+                if isinstance(event, Disconnect):
+                    clean = event.code in CLEAN_CLOSE_CODES
+                    if event.code == 1009:  # cut by the WebSocket layer: far too big
+                        self.metrics.rejected_messages.inc(ErrorCode.TOO_BIG)
+                    break
+                self._on_frame(peer, runner, event)
         finally:
             self._apply(runner.room.disconnect(peer, clean=clean))
             runner.notify()
@@ -394,7 +438,6 @@ class SignalingService:
         peer.last_seen_s = now
         if not peer.bucket.take(now):
             peer.dropped_in_row += 1
-            self.metrics.rejected_messages.inc(ErrorCode.RATE_LIMITED)
             if peer.dropped_in_row > self.limits.max_dropped_messages:
                 self._end(
                     peer,
@@ -404,7 +447,9 @@ class SignalingService:
                         CloseCode.RATE_LIMITED,
                     ),
                 )
-            elif now - peer.last_rate_error_s >= ERROR_FRAME_INTERVAL_S:
+                return
+            self.metrics.rejected_messages.inc(ErrorCode.RATE_LIMITED)
+            if now - peer.last_rate_error_s >= ERROR_FRAME_INTERVAL_S:
                 peer.last_rate_error_s = now
                 self._send(
                     peer,
@@ -419,6 +464,9 @@ class SignalingService:
         peer.dropped_in_row = 0
         try:
             message = self._decode(peer, frame)
+            # It parsed: refusing its content (unknown peer...) is not "bad input", and a
+            # sender still talking to a receiver that just left must not be cut off for it.
+            peer.bad_in_row = 0
             match message:
                 case Relay():
                     self._apply(runner.room.relay(peer, message))
@@ -431,13 +479,14 @@ class SignalingService:
                     raise SignalingError(
                         ErrorCode.ALREADY_JOINED, "this connection has already joined"
                     )
-            peer.bad_in_row = 0
+                case _:
+                    assert_never(message)
         except SignalingError as error:
-            self.metrics.rejected_messages.inc(error.code)
             if error.fatal:
-                self._end(peer, error)
+                self._end(peer, error)  # counts it
                 return
-            peer.bad_in_row += 1
+            if error.code is ErrorCode.BAD_MESSAGE:
+                peer.bad_in_row += 1
             if peer.bad_in_row > MAX_BAD_MESSAGES_IN_A_ROW:
                 self._end(
                     peer,
@@ -446,6 +495,7 @@ class SignalingService:
                     ),
                 )
             else:
+                self.metrics.rejected_messages.inc(error.code)
                 self._send(peer, encode_server_message(error.to_frame()))
 
     def _decode(self, peer: _Peer, frame: str | bytes) -> Join | Relay | Ping | Pong:
@@ -456,15 +506,49 @@ class SignalingService:
             )
         return decode_client_message(frame, self.limits.max_frame_bytes)
 
-    async def _write_loop(self, peer: _Peer) -> None:
-        with peer.writer_scope:
-            try:
-                async for text in peer.outbox_recv:
-                    await peer.port.send(text)
-            except Exception as exc:  # the transport failed under us; the peer is gone
-                log.debug("send failed, dropping peer: %r", exc)
-                self._end(peer, None)
-                return
+    async def _drain(self, peer: _Peer) -> None:
+        """Send the peer's queued messages in order, recording write progress."""
+        while peer.outbox:
+            text = peer.outbox.pop(0)
+            peer.outbox_bytes -= len(text)
+            await peer.port.send(text)
+            peer.last_write_s = self._clock()
+
+    async def _write(self, peer: _Peer, scope: trio.CancelScope) -> None:
+        """Drain the peer's outbox, then end (`_send` starts another when needed)."""
+        try:
+            with scope:
+                await self._drain(peer)
+        except (OSError, RuntimeError, trio.BrokenResourceError) as exc:
+            # The transport failed under us (hypercorn raises these): the peer is gone.
+            log.debug("send failed, dropping peer: %r", exc)
+            peer.transport_failed = True
+            self._end(peer, None, abort=True)
+        finally:
+            peer.writer = None
+            if peer.writer_done is not None:
+                peer.writer_done.set()
+
+    async def _close(self, peer: _Peer) -> None:
+        """Once the peer has ended: send what is still queued, then close politely.
+
+        Bounded in time whatever the client does: a client that does not read cannot
+        hold its connection (and our bookkeeping) open.
+        """
+        with trio.move_on_after(CLOSE_TIMEOUT_S):
+            if peer.writer is not None:
+                peer.writer_done = trio.Event()
+                await peer.writer_done.wait()
+            if not peer.transport_failed:
+                try:
+                    await self._drain(peer)
+                except (OSError, RuntimeError, trio.BrokenResourceError) as exc:
+                    log.debug("send failed, dropping peer: %r", exc)
+                    peer.transport_failed = True
+        if peer.writer is not None:
+            peer.writer.cancel()
+        if peer.transport_failed:
+            return
         with trio.move_on_after(CLOSE_TIMEOUT_S) as scope:
             scope.shield = True  # close politely even while the server is being cancelled
             try:
@@ -474,17 +558,31 @@ class SignalingService:
                 # the kernel send a reset, and the client might never see our close code.
                 while not isinstance(await peer.port.receive(), Disconnect):
                     pass
-            except Exception as exc:  # already closed by the transport
-                log.debug("close failed: %r", exc)
+            except (OSError, RuntimeError, trio.BrokenResourceError) as exc:
+                log.debug("close failed (already closed by the transport): %r", exc)
 
     async def _heartbeat(self) -> None:
         interval = self.limits.heartbeat_interval_s
         timeout = self.limits.heartbeat_timeout_s
+        step = interval / 2 / HEARTBEAT_GROUPS
+        deadline = trio.current_time()
+        group = 0
         while True:
-            await trio.sleep(interval / 2)
+            deadline += step
+            await trio.sleep_until(deadline)
+            group = (group + 1) % HEARTBEAT_GROUPS
             now = self._clock()
-            for peer in list(self._peers):
+            if now - deadline > HEARTBEAT_LAG_TOLERANCE_S:
+                # We are late ourselves: the server is overloaded. Judge nobody this round,
+                # and catch up with the schedule.
+                deadline = now
+                continue
+            for peer in list(self._heartbeat_groups[group]):
                 if peer.room is None or peer.ended:
+                    continue
+                if peer.outbox and now - peer.last_write_s > timeout:
+                    # Messages wait and the socket takes none of them: not reading.
+                    self._end(peer, _slow_consumer(), abort=True)
                     continue
                 idle = now - peer.last_seen_s
                 if idle > timeout:
@@ -511,22 +609,29 @@ class SignalingService:
                 case Close(conn=conn, code=code, error=error, reason=reason):
                     assert isinstance(conn, _Peer)
                     self._end(conn, SignalingError(error, reason, code))
+                case _:
+                    assert_never(effect)
 
     def _send(self, peer: _Peer, text: str) -> None:
         if peer.ended:
             return
-        try:
-            peer.outbox_send.send_nowait(text)
-        except trio.WouldBlock:
-            self._end(
-                peer,
-                SignalingError(
-                    ErrorCode.SLOW_CONSUMER,
-                    "you did not read your messages in time",
-                    CloseCode.SLOW_CONSUMER,
-                ),
-                abort=True,
-            )
+        if (
+            len(peer.outbox) >= self.limits.send_queue_messages
+            or peer.outbox_bytes + len(text) > self.limits.send_queue_bytes
+        ):
+            self._end(peer, _slow_consumer(), abort=True)
+            return
+        if not peer.outbox:
+            peer.last_write_s = self._clock()  # the clock for write progress starts now
+        peer.outbox.append(text)
+        peer.outbox_bytes += len(text)
+        nursery = peer.room.nursery if peer.room is not None else None
+        if peer.writer is None and nursery is not None:
+            peer.writer = trio.CancelScope()
+            try:
+                nursery.start_soon(self._write, peer, peer.writer)
+            except RuntimeError:  # the room has stopped; `_close` sends what is queued
+                peer.writer = None
 
     def _end(self, peer: _Peer, error: SignalingError | None, *, abort: bool = False) -> None:
         """Finish with a peer: queue the error frame (if any), then close.
@@ -539,14 +644,25 @@ class SignalingService:
         if error is not None:
             self.metrics.rejected_messages.inc(error.code)
             if not abort:
-                try:
-                    peer.outbox_send.send_nowait(encode_server_message(error.to_frame()))
-                except trio.WouldBlock:
+                if len(peer.outbox) < self.limits.send_queue_messages:
+                    # The running writer, if any, sends it; otherwise `_close` will.
+                    frame = encode_server_message(error.to_frame())
+                    peer.outbox.append(frame)
+                    peer.outbox_bytes += len(frame)
+                else:
                     abort = True
             peer.close_code = int(error.close or CloseCode.NORMAL)
             peer.close_reason = error.message[:120]  # close reasons are limited to 123 bytes
         peer.ended = True
-        peer.outbox_send.close()
         peer.reader_scope.cancel()
         if abort:
-            peer.writer_scope.cancel()
+            peer.outbox.clear()
+            peer.outbox_bytes = 0
+            if peer.writer is not None:
+                peer.writer.cancel()
+
+
+def _slow_consumer() -> SignalingError:
+    return SignalingError(
+        ErrorCode.SLOW_CONSUMER, "you did not read your messages in time", CloseCode.SLOW_CONSUMER
+    )

@@ -176,3 +176,32 @@ async def test_a_get_of_the_link_does_not_touch_the_room(start_server: StartServ
     await http_get(server.http_port, "/r/abcdefghijklmnopqrstuv")
     _, _, body = await http_get(server.http_port, "/healthz")
     assert json.loads(body)["rooms"] == 0
+
+
+@pytest.mark.parametrize(
+    ("origin", "accepted"),
+    [
+        (None, True),  # not a browser
+        ("http://127.0.0.1:9999", True),  # the page's own host (a proxy may change the port)
+        ("http://evil.example", False),
+        ("null", False),
+    ],
+)
+async def test_websocket_from_another_origin_is_refused(
+    start_server: StartServer, origin: str | None, accepted: bool
+) -> None:
+    server = await start_server()
+    stream = await trio.open_tcp_stream("127.0.0.1", server.http_port)
+    async with stream:
+        extra = f"Origin: {origin}\r\n" if origin else ""
+        await stream.send_all(
+            (
+                "GET /ws/abcdefghijklmnopqrstuv HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                f"Sec-WebSocket-Version: 13\r\n{extra}\r\n"
+            ).encode()
+        )
+        with trio.fail_after(5):
+            response = await stream.receive_some(4096)
+    assert response.startswith(b"HTTP/1.1 101" if accepted else b"HTTP/1.1 403"), response[:40]

@@ -39,3 +39,13 @@ def test_example_decodes(side: str, text: str) -> None:
         decode_client_message(text.strip(), 65536)
     else:
         decode_server_message(text.strip())
+
+
+def test_the_error_table_lists_every_error_code_with_real_close_codes() -> None:
+    from p2pshare.signaling.messages import CloseCode, ErrorCode
+
+    table = re.findall(r"^\| `([a-z-]+)` \| [^|]+ \| ([-0-9]+) \|", DOC.read_text(), re.M)
+    documented = {code for code, _ in table}
+    assert documented == {code.value for code in ErrorCode}
+    closes = {int(close) for _, close in table if close != "-"}
+    assert closes <= {int(code) for code in CloseCode}

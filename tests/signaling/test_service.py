@@ -335,10 +335,24 @@ async def test_rate_limit_drops_then_closes(start_server: StartServer) -> None:
         assert (await client.closed_with())[0] == CloseCode.RATE_LIMITED
 
 
-async def test_slow_consumer_is_cut_off_and_others_go_on(start_server: StartServer) -> None:
+@pytest.mark.parametrize(
+    "queue_limits",
+    [
+        {"send_queue_messages": 16},  # the message budget runs out first
+        {"send_queue_messages": 100_000, "send_queue_bytes": 300_000},  # the byte budget does
+    ],
+)
+async def test_slow_consumer_is_cut_off_and_others_go_on(
+    start_server: StartServer, queue_limits: dict[str, int]
+) -> None:
     """A receiver that stops reading fills its bounded queue and is cut off."""
     server = await start_server(
-        send_queue_messages=16, message_rate_per_s=10_000, message_burst=10_000
+        message_rate_per_s=10_000,
+        message_burst=10_000,
+        # A heartbeat far away, so that only the queue limits can cut the stalled peer.
+        heartbeat_interval_s=60,
+        heartbeat_timeout_s=120,
+        **queue_limits,
     )
     room = SENDER_ROOM
     async with (
@@ -382,6 +396,10 @@ async def test_slow_consumer_is_cut_off_and_others_go_on(start_server: StartServ
                         await trio.lowlevel.checkpoint()
                     await trio.sleep_forever()
             assert left == [PeerLeft(peer=joined.peer, reason="lost")]  # type: ignore[union-attr]
+            assert (
+                await metric(server.http_port, "p2pshare_rejected_messages_total", "slow-consumer")
+                == 1
+            )
             # Everyone else is unaffected.
             await sender.relay(h.peer, "still here")
             relayed = await healthy.recv_until(Relayed)
@@ -455,14 +473,60 @@ async def test_room_survives_its_grace_period_then_goes(start_server: StartServe
         assert welcome.role is Role.SENDER and welcome.peer == first.peer
 
 
-async def room_count(port: int) -> int:
+async def http_body(port: int, path: str) -> bytes:
     stream = await trio.open_tcp_stream("127.0.0.1", port)
     async with stream:
-        await stream.send_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        request = f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        await stream.send_all(request.encode())
         data = b""
         while chunk := await stream.receive_some(4096):
             data += chunk
-    return int(json.loads(data.partition(b"\r\n\r\n")[2])["rooms"])
+    return data.partition(b"\r\n\r\n")[2]
+
+
+async def room_count(port: int) -> int:
+    return int(json.loads(await http_body(port, "/healthz"))["rooms"])
+
+
+async def metric(port: int, name: str, reason: str | None = None) -> int:
+    """One value from /metrics (0 when the series does not exist yet)."""
+    wanted = f'{name}{{reason="{reason}"}}' if reason else name
+    for line in (await http_body(port, "/metrics")).decode().splitlines():
+        if line.startswith(wanted + " "):
+            return int(line.rsplit(" ", 1)[1])
+    return 0
+
+
+async def test_refusals_are_counted_once_each(start_server: StartServer) -> None:
+    server = await start_server(max_frame_bytes=4096)
+    async with Client(server.http_port, new_room_id()) as client:
+        await client.join()
+        await client.send_raw("{broken")
+        await client.recv_until(ErrorMessage)
+        await client.relay("nobody-is-here", "x")
+        await client.recv_until(ErrorMessage)
+        await client.send_raw('{"type":"relay","to":"x","sid":1,"data":"%s"}' % ("y" * 5000))
+        assert (await client.closed_with())[0] == CloseCode.MESSAGE_TOO_BIG
+    port = server.http_port
+    assert await metric(port, "p2pshare_rejected_messages_total", "bad-message") == 1
+    assert await metric(port, "p2pshare_rejected_messages_total", "unknown-peer") == 1
+    assert await metric(port, "p2pshare_rejected_messages_total", "too-big") == 1
+    assert await metric(port, "p2pshare_ws_connections_total") == 1
+
+
+async def test_relays_to_a_peer_that_just_left_do_not_cost_the_sender_its_connection(
+    start_server: StartServer,
+) -> None:
+    """A sender still trickling candidates to a receiver that left gets refusals, not a close."""
+    server = await start_server()
+    async with Client(server.http_port, SENDER_ROOM, token=TOKEN) as sender:
+        await sender.join()
+        for i in range(30):
+            await sender.relay("receiver-gone-away", f"candidate {i}", sid=i)
+            error = await sender.recv_until(ErrorMessage)
+            assert isinstance(error, ErrorMessage) and error.code is ErrorCode.UNKNOWN_PEER
+        await sender.send_raw('{"type":"ping"}')
+        assert (await sender.recv()).__class__.__name__ == "Pong"
 
 
 async def test_shutdown_tells_peers_going_away(start_server: StartServer) -> None:

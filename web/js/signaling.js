@@ -188,7 +188,8 @@ export class SignalingClient extends EventTarget {
         this.ws = null;
         ws.close();
         this.scheduleRetry();
-      } else if (this.ws && Date.now() - this.lastHeard > this.heartbeatS * 1000) {
+      } else if (this.ws && Date.now() - this.lastHeard > 2 * this.heartbeatS * 1000) {
+        // The server pings idle connections every heartbeat_s; ask only if one went missing.
         this.send({ type: 'ping' });
       }
     }, 1000);
