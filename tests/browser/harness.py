@@ -235,6 +235,14 @@ class Person:
             )
         )
 
+    def wait_downloads(self, count: int, timeout_s: float = 30) -> None:
+        """Wait until `count` downloads have started (the page hands them over a little apart)."""
+        for _ in range(int(timeout_s * 10)):
+            if len(self.downloads) >= count:
+                return
+            self.page.wait_for_timeout(100)
+        raise AssertionError(f"{self.name}: {len(self.downloads)} downloads, expected {count}")
+
     def save_downloads(self, folder: Path) -> dict[str, Path]:
         """Wait for every download to finish and save it under its suggested name."""
         folder.mkdir(parents=True, exist_ok=True)

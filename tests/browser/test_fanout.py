@@ -114,10 +114,7 @@ def test_a_folder_of_many_small_files_arrives_whole(
         statuses = receiver.file_statuses()
         assert len(statuses) == 40 and set(statuses.values()) == {"verified"}
         assert sorted(statuses)[0] == "photos/day-0/img_000.jpg"
-        for _ in range(100):  # downloads are handed over a little apart: wait for the last
-            if len(receiver.downloads) == 40:
-                break
-            receiver.page.wait_for_timeout(200)
+        receiver.wait_downloads(40)  # handed over a little apart: wait for the last
         saved = receiver.save_downloads(tmp_path / "got")
         assert {name: path.read_bytes() for name, path in saved.items()} == expected
     finally:

@@ -62,6 +62,7 @@ def check_received(person: Person, shared: dict[str, Path], folder: Path) -> Non
     expected = expected_hashes(shared)
     assert sorted(statuses) == sorted(expected)
     assert set(statuses.values()) == {"verified"}, statuses
+    person.wait_downloads(len(expected))
     saved = person.save_downloads(folder)
     by_base = {Path(name).name: digest for name, digest in expected.items()}
     assert sorted(saved) == sorted(by_base), (sorted(saved), sorted(by_base))

@@ -332,7 +332,13 @@ async function runSender({ room, secretText, token, shared, sources, config }) {
     if (sender.stopped) return;
     if (sender.missingFiles.length) {
       const matched = sender.reattach(files);
-      if (!matched) ui.notice('warning', 'Those are not the files that were shared here (name, size and date must match).', { key: 'readd' });
+      if (!matched) {
+        const names = sender.missingFiles.map((s) => s.info.path);
+        const listed = names.slice(0, 3).join(', ') + (names.length > 3 ? `, and ${names.length - 3} more` : '');
+        ui.notice('warning', `Those are not the files that were shared here (name, size and date must match). Needed: ${listed}.`, {
+          key: 'readd',
+        });
+      }
       else ui.clearNotice('readd');
       return;
     }
@@ -346,9 +352,30 @@ async function runSender({ room, secretText, token, shared, sources, config }) {
 
 // --- receiver -------------------------------------------------------------------------
 
+/**
+ * Hold this room's lock for the life of the page: two tabs of one browser receiving the same
+ * files would write the same partial files. Resolves to false if another tab holds it.
+ */
+function lockRoom(room) {
+  if (!navigator.locks) return Promise.resolve(true); // insecure context: memory only, no clash
+  return new Promise((resolve) => {
+    navigator.locks.request(`p2pshare:receive:${room}`, { ifAvailable: true }, (lock) => {
+      resolve(Boolean(lock));
+      return lock ? new Promise(() => {}) : undefined; // held until the page goes away
+    });
+  });
+}
+
 async function runReceiver({ room, secret, config }) {
   ui.showView('view-receive');
   ui.setState('waiting', 'Connecting…');
+  if (!(await lockRoom(room))) {
+    ui.showMessage(
+      'Already open in another tab',
+      'This link is already open in another tab of this browser, which is receiving the files. Use that tab, or close it and reload this one.',
+    );
+    return;
+  }
   const epoch = newEpoch(session);
   const sealer = await new Sealer({ secret, room, epoch }).init();
   const signaling = new SignalingClient({ url: signalingUrl(location, room), cid: clientId() });
@@ -364,8 +391,9 @@ async function runReceiver({ room, secret, config }) {
   globalThis.p2pshare = { receiver, signaling };
 
   let waitingSince = 0;
+  const onSave = (file) => receiver.saveAgain(file).catch((error) => ui.notice('error', `Could not save ${file.info.path}: ${error.message}`));
   const render = () => {
-    ui.renderReceiver(receiver);
+    ui.renderReceiver(receiver, { onSave });
     const state = receiver.aggregateState;
     let text = receiver.fatal || receiver.statusText;
     waitingSince = receiver.phase === 'waiting-sender' ? waitingSince || Date.now() : 0;
@@ -396,6 +424,20 @@ async function runReceiver({ room, secret, config }) {
       if (error?.name !== 'AbortError') ui.notice('error', `Could not use that folder: ${error.message}`);
     }),
   );
+  $('save-zip').addEventListener('click', async () => {
+    const button = /** @type {HTMLButtonElement} */ ($('save-zip'));
+    button.disabled = true;
+    try {
+      await receiver.saveZip((fraction) => {
+        button.textContent = `Preparing the .zip… ${Math.floor(fraction * 100)}%`;
+      });
+    } catch (error) {
+      ui.notice('error', `Could not make the .zip: ${error.message}`);
+    } finally {
+      button.disabled = false;
+      button.textContent = 'Save all as one .zip';
+    }
+  });
   $('cancel-receive').addEventListener('click', () => {
     $('cancel-confirm').hidden = false;
     $('cancel-kept').focus();

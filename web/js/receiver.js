@@ -25,6 +25,8 @@ import { BLOCK_SIZE, WireError, encodeControl, fileKey, parseControl } from './w
 
 export const OPFS_ROOT = 'p2pshare';
 const MAX_BAD_BLOCKS = 3;
+/** Progress re-renders at most this often: each frame costs the page (and a busy machine) CPU. */
+const RENDER_EVERY_MS = 500;
 
 /**
  * @typedef {object} IncomingFile
@@ -409,8 +411,11 @@ export class ReceiverController extends EventTarget {
     }
     if (this.sender) await this.sealed.send(this.sender, 0, { k: 'bye', reason: 'cancelled' });
     this.closeSink();
-    this.fail('You cancelled the download.');
+    this.fail('You cancelled the download. What had arrived was deleted.');
     this.signaling.stop();
+    // Nothing of it stays behind: opening the link again starts afresh.
+    this.accepted = false;
+    await this.forget();
   }
 
   sendWant() {
@@ -440,7 +445,7 @@ export class ReceiverController extends EventTarget {
     this.wantsSent++;
     this.ensureSink();
     channel.send(encodeControl({ t: 'want', files: wanted }));
-    this.setStatus('transferring', 'Receiving…');
+    if (!this.manifest.missing) this.setStatus('transferring', 'Receiving…');
   }
 
   ensureSink() {
@@ -526,14 +531,15 @@ export class ReceiverController extends EventTarget {
     file.received += buffer.byteLength;
     this.sink.post({ op: 'write', id: current.f, bytes: buffer }, [buffer]);
     if (current.got === current.len) this.current = null;
-    this.meter.add(performance.now(), this.receivedBytes);
     this.throttledChange();
   }
 
+  /** Re-render (and sample the rate) at most every RENDER_EVERY_MS while bytes stream in. */
   throttledChange() {
     const now = performance.now();
-    if (now - (this.lastRender ?? 0) > 200) {
+    if (now - (this.lastRender ?? 0) > RENDER_EVERY_MS) {
       this.lastRender = now;
+      this.meter.add(now, this.receivedBytes);
       this.changed();
     }
   }
@@ -602,19 +608,51 @@ export class ReceiverController extends EventTarget {
   }
 
   async deliver(file, blob) {
+    if (blob) file.blob = blob; // the in-memory fallback: keep it for "Save again"
     if (file.delivered) return;
-    const source = blob ?? (await opfsFile(this.dir, file.name));
-    const base = file.info.path.split('/').pop();
+    const source = await this.fileBlob(file);
     if (this.folder) {
       if ((await this.folder.queryPermission?.({ mode: 'readwrite' })) !== 'granted') {
-        throw new Error(`no permission to write into “${this.folderName}”; press “Save to folder” again`);
+        throw new Error(`no permission to write into “${this.folderName}”; use “Download into a folder…” again`);
       }
       await saveToFolder(this.folder, file.info.path, source);
       if (this.mode === 'opfs') this.sink?.post({ op: 'close', id: -1, remove: true, dir: this.dir, name: file.name });
+      file.savedToFolder = true;
     } else {
-      downloadBlob(source, base);
+      downloadBlob(source, file.info.path.split('/').pop());
     }
     file.delivered = true;
+  }
+
+  /** A verified file's bytes: disk-backed from OPFS, or the in-memory Blob. */
+  async fileBlob(file) {
+    return file.blob ?? (await opfsFile(this.dir, file.name));
+  }
+
+  /** Hand one verified file to the downloads again (its row's Save button). */
+  async saveAgain(file) {
+    downloadBlob(await this.fileBlob(file), file.info.path.split('/').pop());
+  }
+
+  /**
+   * Every verified file in one ZIP, folders kept: one download instead of many. Nothing is
+   * read into memory but the CRC-32 pass; `onProgress(fraction)` reports it.
+   */
+  async saveZip(onProgress = () => {}) {
+    const { crc32OfBlob, zipParts } = await import('./zip.js');
+    const files = this.files.filter((f) => f.status === 'verified');
+    const total = files.reduce((n, f) => n + f.info.size, 0) || 1;
+    let done = 0;
+    const entries = [];
+    for (const file of files) {
+      const data = await this.fileBlob(file);
+      const crc = await crc32OfBlob(data, (n) => onProgress((done + n) / total));
+      done += file.info.size;
+      entries.push({ path: file.info.path, data, crc, mtime: file.info.mtime });
+    }
+    const top = new Set(files.map((f) => f.info.path.split('/')[0]));
+    const name = top.size === 1 && files[0].info.path.includes('/') ? `${[...top][0]}.zip` : 'p2pshare-files.zip';
+    downloadBlob(new Blob(zipParts(entries), { type: 'application/zip' }), name);
   }
 
   fileFailed(file, id, reason) {
@@ -663,7 +701,7 @@ export class ReceiverController extends EventTarget {
       this.phase = 'done';
       this.statusText = this.folder
         ? `All files received and verified, saved in “${this.folderName}”.`
-        : 'All files received and verified. They are in your downloads.';
+        : 'All files received and verified, and handed to your downloads. If one is missing there, use its Save button.';
     }
     this.persist();
     this.changed();

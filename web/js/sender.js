@@ -44,6 +44,7 @@ class FileDigest {
     this.shared = shared;
     /** @type {(Uint8Array|undefined)[]} */
     this.blocks = [];
+    /** @type {Promise<import('./hashing.js').FileHasher>|null} one hasher, however many loops feed it */
     this.hasher = null;
     this.hashedUpTo = 0;
     /** @type {string|null} */
@@ -76,11 +77,13 @@ class FileDigest {
   /** Feed block `index` to the whole-file hash if it is the next one in order. */
   async feed(index, bytes) {
     if (this.sha256 || index * BLOCK_SIZE !== this.hashedUpTo) return;
-    this.hasher ??= await createFileHasher();
-    if (index * BLOCK_SIZE !== this.hashedUpTo) return; // another loop fed it meanwhile
-    this.hasher.update(bytes);
+    // The promise, not the hasher, is shared: two loops starting at once must not each make one.
+    this.hasher ??= createFileHasher();
+    const hasher = await this.hasher;
+    if (this.sha256 || index * BLOCK_SIZE !== this.hashedUpTo) return; // another loop fed it meanwhile
+    hasher.update(bytes);
     this.hashedUpTo += bytes.length;
-    if (this.hashedUpTo === this.shared.info.size) this.sha256 = this.hasher.digestHex();
+    if (this.hashedUpTo === this.shared.info.size) this.sha256 = hasher.digestHex();
   }
 
   /** The whole-file SHA-256, reading whatever no send loop has hashed yet. */
@@ -106,6 +109,22 @@ class FileDigest {
     for (let i = 0; i < count; i++) chain = await chainNext(chain, await this.blockHash(i), digest);
     return toHex(chain);
   }
+}
+
+/**
+ * Start reading block `index` of a file, hashing it and feeding the whole-file hash, in the
+ * background. A failure surfaces when `ready` is awaited (never, if the loop moved on).
+ * @param {FileDigest} fd @param {number} f @param {number} index
+ */
+function prepareBlock(fd, f, index) {
+  const ready = (async () => {
+    const bytes = await fd.read(index);
+    const hash = await fd.blockHash(index, bytes);
+    await fd.feed(index, bytes);
+    return { bytes, hash };
+  })();
+  ready.catch(() => {});
+  return { f, index, ready };
 }
 
 /** Everything the sender knows about one receiver. */
@@ -252,6 +271,15 @@ export class SenderController extends EventTarget {
     this.dispatchEvent(new CustomEvent('change'));
   }
 
+  /** `changed()`, at most every half second: acks come for every block of every receiver. */
+  changedSoon() {
+    if (this.changeTimer) return;
+    this.changeTimer = setTimeout(() => {
+      this.changeTimer = 0;
+      this.changed();
+    }, 500);
+  }
+
   notice(level, text) {
     this.dispatchEvent(new CustomEvent('notice', { detail: { level, text } }));
   }
@@ -279,6 +307,12 @@ export class SenderController extends EventTarget {
   onSealed({ from, sid, body, epoch }) {
     if (this.stopped) return;
     const r = this.receiver(from);
+    if (r.status === 'cancelled' && r.cancelledByReceiver && body.k === 'hello' && epoch !== r.epoch) {
+      // They cancelled, then opened the link again: a fresh start.
+      r.status = 'connecting';
+      r.error = '';
+      r.cancelledByReceiver = false;
+    }
     if (['cancelled', 'unverified'].includes(r.status)) return;
     if (r.status === 'wrong-key') r.status = 'connecting';
     switch (body.k) {
@@ -300,7 +334,8 @@ export class SenderController extends EventTarget {
         this.negotiate(r, { fresh: body.fresh === true || !r.link || r.link.dead || r.restarts >= MAX_ICE_RESTARTS });
         break;
       case 'bye':
-        this.endReceiver(r, 'cancelled', 'cancelled the download');
+        r.cancelledByReceiver = true;
+        this.endReceiver(r, 'cancelled', 'they cancelled the download');
         break;
       case 'alarm':
         this.onSecurity({ from, kind: 'tampered', reason: 'the receiver could not verify our messages' });
@@ -422,7 +457,7 @@ export class SenderController extends EventTarget {
         r.lastAckAt = Date.now();
         r.doneBytes += blockLength(info.size, message.i);
         r.wake();
-        this.changed();
+        this.changedSoon();
         break;
       }
       case 'fail':
@@ -437,7 +472,8 @@ export class SenderController extends EventTarget {
         this.changed();
         break;
       case 'cancel':
-        this.endReceiver(r, 'cancelled', 'cancelled the download');
+        r.cancelledByReceiver = true;
+        this.endReceiver(r, 'cancelled', 'they cancelled the download');
         break;
       default:
         break;
@@ -473,6 +509,8 @@ export class SenderController extends EventTarget {
   /** The send loop for one receiver; it ends when the generation changes (new want, close). */
   async pump(r, channel, generation) {
     const current = () => generation === r.generation && channel.readyState === 'open' && !this.stopped;
+    /** @type {{f: number, index: number, ready: Promise<{bytes: Uint8Array, hash: Uint8Array}>}|null} */
+    let ahead = null;
     while (current() && r.queue.length) {
       const item = r.queue[0];
       const shared = this.files[item.f];
@@ -502,12 +540,13 @@ export class SenderController extends EventTarget {
         r.queue.shift();
         continue;
       }
+      const index = item.next;
+      // Read and hash the block while the window is closed, not after it opens.
+      if (ahead?.f !== item.f || ahead.index !== index) ahead = prepareBlock(fd, item.f, index);
       await this.windowOpen(r, channel, current);
       if (!current()) return;
-      const index = item.next;
-      const bytes = await fd.read(index);
-      const hash = await fd.blockHash(index, bytes);
-      await fd.feed(index, bytes);
+      const { bytes, hash } = await ahead.ready;
+      ahead = null;
       if (!current()) return;
       channel.send(encodeControl({ t: 'block', f: item.f, i: index, len: bytes.length, h: toHex(hash) }));
       for (let offset = 0; offset < bytes.length; offset += CHUNK_SIZE) {
@@ -516,6 +555,8 @@ export class SenderController extends EventTarget {
       r.sentBytes += bytes.length;
       r.inflight++;
       item.next++;
+      // Read ahead: the next block is ready when the next ack comes (one block per receiver).
+      if (item.next < count) ahead = prepareBlock(fd, item.f, item.next);
     }
   }
 

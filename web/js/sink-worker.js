@@ -81,6 +81,8 @@ async function open({ id, dir, name, size, mode, from = 0, state = null, chain =
     hasher: null,
     chain: chain ? fromHex(chain) : new Uint8Array(32),
     block: null,
+    /** @type {Uint8Array|null} the block buffer, reused (OPFS mode) */
+    scratch: null,
     blocksSinceFlush: 0,
   };
   if (mode === 'opfs') {
@@ -141,7 +143,16 @@ function announce({ id, index, len, expected }) {
   if (index * BLOCK_SIZE !== file.from) {
     throw Object.assign(new Error(`block ${index} announced at offset ${file.from}`), { kind: 'state' });
   }
-  file.block = { index, len, expected, buffer: new Uint8Array(len), filled: 0 };
+  // OPFS mode copies each block out before the next is announced (requests run in order):
+  // one buffer per file serves every block. The memory fallback keeps its blocks.
+  let buffer;
+  if (file.mode === 'opfs') {
+    file.scratch ??= new Uint8Array(BLOCK_SIZE);
+    buffer = file.scratch.subarray(0, len);
+  } else {
+    buffer = new Uint8Array(len);
+  }
+  file.block = { index, len, expected, buffer, filled: 0 };
 }
 
 async function write({ id, bytes }) {

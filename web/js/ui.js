@@ -250,8 +250,11 @@ const FILE_STATUS = {
   failed: 'failed',
 };
 
-/** @param {import('./receiver.js').ReceiverController} receiver */
-export function renderReceiver(receiver) {
+/**
+ * @param {import('./receiver.js').ReceiverController} receiver
+ * @param {{onSave: (file: import('./receiver.js').IncomingFile) => void}} actions
+ */
+export function renderReceiver(receiver, { onSave }) {
   const files = receiver.files;
   const total = receiver.totalBytes;
   if (receiver.manifest) {
@@ -273,12 +276,23 @@ export function renderReceiver(receiver) {
     progress.max = 1;
     const size = document.createElement('span');
     size.className = 'size';
-    li.append(name, status, progress, size);
+    const save = document.createElement('button');
+    save.type = 'button';
+    save.className = 'small';
+    save.textContent = 'Save';
+    save.hidden = true;
+    save.addEventListener('click', () => {
+      const file = receiver.files.find((f) => f.key === li.dataset.key);
+      if (file) onSave(file);
+    });
+    li.append(name, status, progress, size, save);
     return li;
   });
   items.forEach((li, i) => {
     const file = files[i];
-    const [name, status, progress, size] = li.children;
+    const [name, status, progress, size, save] = li.children;
+    save.hidden = file.status !== 'verified' || Boolean(file.savedToFolder) || (receiver.mode === 'memory' && !file.blob);
+    save.setAttribute('aria-label', `Save ${file.info.path} again`);
     setText(name, file.info.path);
     status.dataset.name = file.info.path;
     status.dataset.received = String(file.from);
@@ -316,6 +330,9 @@ export function renderReceiver(receiver) {
     }
     setText($('overall-text'), parts.filter(Boolean).join(' · '));
   }
+  const zip = $('save-zip');
+  const verified = files.filter((f) => f.status === 'verified' && !f.savedToFolder);
+  zip.hidden = receiver.phase !== 'done' || verified.length < 2 || (receiver.mode === 'memory' && !verified.every((f) => f.blob));
   const me = receiver.signaling.welcome?.peer;
   setText($('whoami'), me ? `The sender sees you as “${peerTag(me)}”.` : '');
 
