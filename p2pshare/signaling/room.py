@@ -118,13 +118,6 @@ class Room:
     def receiver_count(self) -> int:
         return sum(1 for slot in self._slots.values() if slot.role is Role.RECEIVER)
 
-    def peer_of(self, conn: ConnHandle) -> str | None:
-        slot = self._by_conn.get(conn)
-        return slot.peer if slot else None
-
-    def connections(self) -> list[ConnHandle]:
-        return [slot.conn for slot in self._slots.values()]
-
     # --- events --------------------------------------------------------------
 
     def join(self, conn: ConnHandle, message: Join) -> list[Effect]:
