@@ -8,17 +8,19 @@ with only the standard library of the interpreter that runs it: copied alone to
 a machine with no network, `./p2pshare serve` works. On first start shiv
 unpacks it once to ~/.shiv (or $SHIV_ROOT) and later starts reuse that.
 
-Some dependencies have compiled parts built per Python version (msgspec,
-cffi). So that one file runs on every supported Python, the dependencies are
-resolved once (for the first --python-version) and the same releases' wheels
-for the other versions are added beside them: extension modules are named by
-version (`_core.cpython-312-x86_64-linux-gnu.so`), so they coexist and each
-interpreter imports its own. The platform is the build machine's unless
---platform is given (e.g. manylinux2014_aarch64 for a Raspberry Pi 4).
+The dependencies are the lock's (`requirements/runtime.txt`: exact versions,
+each wheel checked against its hash). Some have compiled parts built per Python
+version (msgspec, cffi). So that one file runs on every supported Python, the
+same releases' wheels for each --python-version are installed side by side:
+extension modules are named by version (`_core.cpython-312-x86_64-linux-gnu.so`),
+so they coexist and each interpreter imports its own. The platform is the build
+machine's unless --platform is given (e.g. manylinux2014_aarch64 for a
+Raspberry Pi 4).
 
-Needs pip and shiv (`pip install shiv`, or the project's `build` extra); pip
-downloads the wheels from the index (or give it --pip-arg=--find-links=DIR
---pip-arg=--no-index to build offline from a wheelhouse).
+Needs pip, shiv and hatchling (`bash scripts/install.sh --dev` installs them
+from the lock); pip downloads the wheels from the index (or give it
+--pip-arg=--find-links=DIR --pip-arg=--no-index to build offline from a
+wheelhouse).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_PYTHON_VERSIONS = ("3.11", "3.12", "3.13", "3.14")
+RUNTIME_LOCK = REPO / "requirements" / "runtime.txt"
 METADATA_NAMES = frozenset({"RECORD", "INSTALLER", "REQUESTED", "direct_url.json"})
 
 
@@ -48,7 +51,9 @@ def _pip(*args: str) -> list[str]:
 
 def build_wheel(out_dir: Path, *, quiet: bool, pip_args: list[str]) -> Path:
     """The p2pshare wheel (with the web client force-included) built from this checkout."""
-    _run(_pip("wheel", "--no-deps", "--wheel-dir", str(out_dir), *pip_args, str(REPO)), quiet=quiet)
+    # --no-build-isolation: the locked hatchling of this environment, not a fresh download
+    command = _pip("wheel", "--no-deps", "--no-build-isolation", "--wheel-dir", str(out_dir))
+    _run([*command, *pip_args, str(REPO)], quiet=quiet)
     wheels = sorted(out_dir.glob("p2pshare-*.whl"))
     if len(wheels) != 1:
         raise SystemExit(f"expected one p2pshare wheel in {out_dir}, found {wheels}")
@@ -61,16 +66,16 @@ def install_for(
     python_version: str,
     *,
     platforms: list[str],
-    constraints: Path | None,
     pip_args: list[str],
     quiet: bool,
 ) -> None:
-    """Install `wheel` and its dependencies, as binary wheels for one Python version."""
+    """Install `wheel` and the locked dependencies, as binary wheels for one Python version."""
     command = _pip(
         "install",
         "--target",
         str(target),
         "--no-compile",
+        "--no-deps",
         "--only-binary=:all:",
         "--implementation",
         "cp",
@@ -79,19 +84,8 @@ def install_for(
     )
     for platform in platforms:
         command += ["--platform", platform]
-    if constraints is not None:
-        command += ["--constraint", str(constraints)]
+    _run([*command, "--require-hashes", "-r", str(RUNTIME_LOCK), *pip_args], quiet=quiet)
     _run([*command, *pip_args, str(wheel)], quiet=quiet)
-
-
-def pinned_requirements(site: Path, constraints: Path) -> None:
-    """Write `name==version` of everything installed in `site` (p2pshare itself excluded)."""
-    lines = []
-    for dist_info in sorted(site.glob("*.dist-info")):
-        name, _, version = dist_info.name.removesuffix(".dist-info").partition("-")
-        if name.lower() != "p2pshare":
-            lines.append(f"{name}=={version}\n")
-    constraints.write_text("".join(lines))
 
 
 def merge_site(base: Path, extra: Path) -> list[str]:
@@ -135,27 +129,11 @@ def build(
         wheel = build_wheel(work / "wheels", quiet=quiet, pip_args=pip_args)
         base = work / "site-packages"
         install_for(
-            wheel,
-            base,
-            python_versions[0],
-            platforms=platforms,
-            constraints=None,
-            pip_args=pip_args,
-            quiet=quiet,
+            wheel, base, python_versions[0], platforms=platforms, pip_args=pip_args, quiet=quiet
         )
-        constraints = work / "constraints.txt"
-        pinned_requirements(base, constraints)
         for version in python_versions[1:]:
             extra = work / f"site-{version}"
-            install_for(
-                wheel,
-                extra,
-                version,
-                platforms=platforms,
-                constraints=constraints,
-                pip_args=pip_args,
-                quiet=quiet,
-            )
+            install_for(wheel, extra, version, platforms=platforms, pip_args=pip_args, quiet=quiet)
             added = merge_site(base, extra)
             print(f"Python {version}: added {len(added)} files {added}", file=sys.stderr)
         if not (base / "p2pshare" / "web" / "index.html").is_file():
@@ -213,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-q", "--quiet", action="store_true", help="hide pip's and shiv's output")
     args = parser.parse_args(argv)
     if importlib.util.find_spec("shiv") is None:
-        print("shiv is missing: pip install shiv (or pip install -e '.[build]')", file=sys.stderr)
+        print("shiv is missing: bash scripts/install.sh --dev", file=sys.stderr)
         return 2
     versions = args.python_version or list(DEFAULT_PYTHON_VERSIONS)
     output = build(

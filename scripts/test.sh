@@ -1,10 +1,26 @@
 #!/usr/bin/env bash
 # Installs everything the tests need, then runs the linters, the type checker and the whole
 # test suite. This is the README's test command, and CI runs exactly this (.ci/run).
-#   bash scripts/test.sh            # everything
+#   bash scripts/test.sh            # everything, Python packages from the lock (requirements/)
 #   bash scripts/test.sh -m "not browser and not multiprocess"   # extra args go to pytest
+#   bash scripts/test.sh --latest   # the same with the newest release of every Python package,
+#                                   # in a throwaway virtualenv: finds drift on purpose
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+if [ "${1:-}" = "--latest" ]; then
+  shift
+  work="$(mktemp -d -t p2pshare-latest-XXXXXX)"
+  trap 'rm -rf "$work"' EXIT
+  python3 -m venv "$work/venv"
+  # shellcheck disable=SC1091
+  . "$work/venv/bin/activate"
+  python3 -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements/all.txt
+  echo "== newest releases (resolved now, not the lock)"
+  python3 scripts/lock.py --latest "$work/lock"
+  export P2PSHARE_LOCK_DIR="$work/lock"  # tests/test_lock.py checks the environment against it
+fi
+lock_dir="${P2PSHARE_LOCK_DIR:-requirements}"
 
 SUDO=""
 if [ "$(id -u)" != 0 ] && command -v sudo >/dev/null; then SUDO="sudo"; fi
@@ -31,7 +47,17 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt_install "${missing[@]}"
 fi
 
-python3 -m pip install -q --disable-pip-version-check -e '.[test]'
+bash scripts/install.sh --dev --lock "$lock_dir"
+
+echo "== versions"
+echo "python:   $(python3 --version 2>&1) ($(command -v python3))"
+echo "chromium: $(chromium --version 2>&1 | head -1)"
+echo "node:     $(node --version 2>&1)"
+echo "nginx:    $(nginx -v 2>&1 | head -1)"
+echo "haproxy:  $(haproxy -v 2>&1 | head -1)"
+echo "packages: $(python3 -m pip list --format=freeze --disable-pip-version-check 2>/dev/null \
+  | grep -iE '^(trio|hypercorn|msgspec|aioice|cryptography|trio-websocket|playwright|pytest|hypothesis|mypy|ruff)==' \
+  | tr '\n' ' ')(lock: $lock_dir)"
 
 echo "== lint and types"
 python3 -m ruff check .
@@ -40,4 +66,4 @@ python3 -m mypy
 python3 scripts/vendor.py --check
 
 echo "== tests"
-exec python3 -m pytest "$@"
+python3 -m pytest "$@"  # not exec: the --latest trap removes its virtualenv
