@@ -7,32 +7,46 @@ sources cannot grow it without limit.
 
 from __future__ import annotations
 
-import ipaddress
+import functools
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from socket import AF_INET, AF_INET6, inet_ntop, inet_pton
 from typing import Generic, TypeVar
 
 __all__ = ["KeyedBuckets", "TokenBucket", "source_key"]
 
 K = TypeVar("K")
 
+_V4_MAPPED_PREFIX = bytes(10) + b"\xff\xff"  # ::ffff:0:0/96 (RFC 4291 section 2.5.5.2)
+_SOURCE_KEY_CACHE_SIZE = 65536
+"""Addresses remembered by `source_key`: the STUN server asks once per datagram."""
 
+
+@functools.lru_cache(maxsize=_SOURCE_KEY_CACHE_SIZE)
 def source_key(address: str) -> str:
     """What per-source limits count by: an IPv4 address, or the /64 an IPv6 address is in.
 
     One IPv6 host usually has a whole /64 to pick addresses from, so counting single
-    addresses would hand it unlimited quota. IPv4-mapped addresses count as IPv4.
-    Anything that is not an IP address (a Unix socket, "unknown") is its own key.
+    addresses would hand it unlimited quota. IPv4-mapped addresses count as IPv4; a
+    scope (`fe80::1%eth0`) is ignored. Anything that is not an IP address (a Unix
+    socket, "unknown") is its own key. Keys are the addresses' canonical text
+    (`2001:db8::/64`), like `ipaddress` writes them.
+
+    Works on the packed bytes (`inet_pton`), and remembers the latest addresses (a C
+    LRU cache): it runs once per STUN datagram, where `ipaddress` cost 2 µs (IPv4) to
+    13 µs (IPv6) of a budget of a few µs. Distinct addresses by the million only
+    cost cache misses, never memory.
     """
+    host = address.partition("%")[0]
     try:
-        ip = ipaddress.ip_address(address.split("%", 1)[0])
-    except ValueError:
+        if ":" not in host:
+            return inet_ntop(AF_INET, inet_pton(AF_INET, host))
+        packed = inet_pton(AF_INET6, host)
+    except (OSError, ValueError):  # ValueError: a NUL or a lone surrogate in the text
         return address
-    if isinstance(ip, ipaddress.IPv6Address):
-        if ip.ipv4_mapped is not None:
-            return str(ip.ipv4_mapped)
-        return str(ipaddress.IPv6Network((ip, 64), strict=False))
-    return str(ip)
+    if packed[:12] == _V4_MAPPED_PREFIX:
+        return inet_ntop(AF_INET, packed[12:])
+    return inet_ntop(AF_INET6, packed[:8] + bytes(8)) + "/64"
 
 
 @dataclass(slots=True)

@@ -24,6 +24,7 @@ The contract, for the server in `p2pshare.stun.server`:
 from __future__ import annotations
 
 import binascii
+import functools
 import hmac
 import struct
 from collections.abc import Callable, Iterable
@@ -640,6 +641,15 @@ def _finish(message_type: int, tid: bytes, body: bytes, fingerprint: bool) -> by
     return data + _FINGERPRINT_HEADER + _U32.pack(binascii.crc32(data) ^ FINGERPRINT_XOR)
 
 
+@functools.lru_cache(maxsize=4096)
+def _xor_mapped_address_v4(host: str, port: int) -> bytes:
+    """XOR-MAPPED-ADDRESS for an IPv4 source; it does not depend on the transaction (unlike
+    IPv6's), so a client's retransmits and keep-alives reuse it. Raises OSError if `host`
+    is not IPv4."""
+    address = int.from_bytes(inet_pton(AF_INET, host), "big")
+    return _XMA_V4.pack(_XMA_TYPE, 8, 0, FAMILY_IPV4, port ^ _PORT_MASK, address ^ MAGIC_COOKIE)
+
+
 def success_response(tid: bytes, source: SourceAddress, limit_bytes: int) -> bytes:
     """A Binding success response telling `source` its address, at most `limit_bytes` long.
 
@@ -655,8 +665,7 @@ def success_response(tid: bytes, source: SourceAddress, limit_bytes: int) -> byt
             address ^ mask
         ).to_bytes(16, "big")
     else:
-        address = int.from_bytes(inet_pton(AF_INET, host), "big")
-        xma = _XMA_V4.pack(_XMA_TYPE, 8, 0, FAMILY_IPV4, port ^ _PORT_MASK, address ^ MAGIC_COOKIE)
+        xma = _xor_mapped_address_v4(host, port)
     size = HEADER_BYTES + len(xma)
     if size + len(_SOFTWARE_ATTR) + FINGERPRINT_ATTR_BYTES <= limit_bytes:
         return _finish(_TYPE_BINDING_SUCCESS, tid, xma + _SOFTWARE_ATTR, True)

@@ -31,7 +31,7 @@ from p2pshare.config import Limits
 from p2pshare.errors import ConfigError
 from p2pshare.metrics import Metrics
 from p2pshare.ratelimit import KeyedBuckets, source_key
-from p2pshare.stun.codec import Reason, SourceAddress, StunDecodeError, answer
+from p2pshare.stun.codec import Reason, ReplyKind, SourceAddress, StunDecodeError, answer
 
 __all__ = ["StunBindError", "StunEndpoint", "main", "serve_stun"]
 
@@ -46,6 +46,9 @@ SOCKET_RCVBUF_BYTES = 1 << 20
 PORT_ATTEMPTS = 8
 """With port 0: tries to find a port free for IPv4 and IPv6 alike."""
 _NO_IPV6_ERRNOS = frozenset({errno.EAFNOSUPPORT, errno.EADDRNOTAVAIL, errno.EPROTONOSUPPORT})
+
+
+_SUCCESS = ReplyKind.SUCCESS
 
 
 class StunBindError(ConfigError):
@@ -76,21 +79,57 @@ class StunEndpoint:
 
     def handle(self, sock: socket.socket, data: bytes, source: SourceAddress, now_s: float) -> None:
         """Answer `data` from `source` on `sock`, or count why not. Never raises OSError."""
+        if self._answer(sock, data, source, now_s) is _SUCCESS:
+            self._requests.inc()
+            self._responses.inc(_SUCCESS)
+
+    def drain(self, sock: socket.socket, now_s: float) -> None:
+        """Handle what `sock` holds, up to `BATCH_DATAGRAMS`, without blocking.
+
+        The loop of the hot path: successes are counted once per batch, not per datagram.
+        """
+        recvfrom = sock.recvfrom
+        answer_one = self._answer
+        successes = 0
+        for _ in range(BATCH_DATAGRAMS):
+            try:
+                data, source = recvfrom(RECV_BYTES)
+            except BlockingIOError:
+                break
+            except OSError:  # an ICMP error reported on the socket: not about a datagram
+                continue
+            if answer_one(sock, data, source, now_s) is _SUCCESS:
+                successes += 1
+        if successes:
+            self._requests.inc(amount=successes)
+            self._responses.inc(_SUCCESS, successes)
+
+    def _answer(
+        self, sock: socket.socket, data: bytes, source: SourceAddress, now_s: float
+    ) -> ReplyKind | None:
+        """Send the answer to one datagram; its kind if sent.
+
+        Counts everything but a success sent, which the caller counts (as a request and a
+        response): drops by reason, and the requests that got no success.
+        """
         if not self._buckets.take(source_key(source[0]), now_s):
             self._dropped.inc(Reason.RATE_LIMITED)
-            return
+            return None
         try:
             kind, reply = answer(data, source)
         except StunDecodeError as exc:
             self._dropped.inc(exc.reason)
-            return
-        self._requests.inc()
+            return None
         try:
             sock.sendto(reply, source)
         except OSError:  # EAGAIN, EPERM (firewall), ENETUNREACH, EACCES, ...
+            self._requests.inc()
             self._dropped.inc(Reason.SEND_FAILED)
-            return
-        self._responses.inc(kind)
+            return None
+        if kind is not _SUCCESS:
+            self._requests.inc()
+            self._responses.inc(kind)
+        return kind
 
 
 async def serve_stun(
@@ -122,20 +161,11 @@ async def serve_stun(
 
 
 async def _serve_socket(sock: socket.socket, endpoint: StunEndpoint) -> None:
-    recvfrom = sock.recvfrom
-    handle = endpoint.handle
+    drain = endpoint.drain
     current_time = trio.current_time
     while True:
         await trio.lowlevel.wait_readable(sock)
-        now_s = current_time()
-        for _ in range(BATCH_DATAGRAMS):
-            try:
-                data, source = recvfrom(RECV_BYTES)
-            except BlockingIOError:
-                break
-            except OSError:  # an ICMP error reported on the socket: not about a datagram
-                continue
-            handle(sock, data, source, now_s)
+        drain(sock, current_time())
 
 
 async def _bind_all(hosts: Sequence[str], port: int) -> list[socket.socket]:

@@ -209,6 +209,41 @@ async def test_rate_limit_per_source_address(nursery: trio.Nursery) -> None:
     assert server.metrics.stun_dropped.get("rate_limited") == 16
 
 
+async def test_a_burst_is_answered_and_counted_exactly_once(nursery: trio.Nursery) -> None:
+    """Many datagrams queued at once are drained in batches (successes counted per batch):
+    every one is answered with its own sender's port, and every count is exact."""
+    server = await start(nursery, stun_burst=1000)
+    address = ("127.0.0.1", server.port)
+    senders = [await client() for _ in range(3)]
+    requests = {}
+    for round_ in range(50):  # 150 requests, queued faster than the server drains them
+        for sock in senders:
+            request = binding_request()
+            requests[request.transaction_id] = sock.getsockname()[:2]
+            await sock.sendto(bytes(request), address)
+        if round_ == 10:
+            await senders[0].sendto(b"\x00" * 19, address)  # malformed: dropped
+            extra = attr(UNASSIGNED_REQUIRED, b"\x01\x02\x03\x04")
+            await senders[1].sendto(with_length(bytes(binding_request()) + extra, 8), address)
+    answered = 0
+    errors = 0
+    for sock, expected in zip(senders, (50, 51, 50), strict=True):
+        with trio.fail_after(5):
+            for _ in range(expected):
+                response = aioice_stun.parse_message((await sock.recvfrom(2048))[0])
+                if response.message_class == aioice_stun.Class.ERROR:
+                    errors += 1
+                    continue
+                mapped = response.attributes["XOR-MAPPED-ADDRESS"]
+                assert mapped == requests.pop(response.transaction_id) == sock.getsockname()[:2]
+                answered += 1
+    assert (answered, errors, requests) == (150, 1, {})
+    assert server.metrics.stun_requests.get() == 151
+    assert server.metrics.stun_responses.get("success") == 150
+    assert server.metrics.stun_responses.get("error") == 1
+    assert server.metrics.stun_dropped.total() == 1
+
+
 async def test_send_failure_is_counted_and_not_raised() -> None:
     metrics = Metrics()
     endpoint = StunEndpoint(metrics, Limits())
