@@ -66,7 +66,9 @@ def declared(group: str) -> list[Requirement]:
 def test_the_whole_lock_satisfies_every_declared_range(group: str) -> None:
     for requirement in declared(group):
         pin = LOCKS["all"].get(canonicalize_name(requirement.name))
-        assert pin is not None, f"{requirement} is not in requirements/all.txt: python scripts/lock.py"
+        assert pin is not None, (
+            f"{requirement} is not in requirements/all.txt: python scripts/lock.py"
+        )
         assert requirement.specifier.contains(pin.version, prereleases=True), (
             f"{requirement} but the lock pins {pin.version}: python scripts/lock.py"
         )
