@@ -51,7 +51,7 @@ bash scripts/install.sh --dev --lock "$lock_dir"
 
 echo "== versions"
 echo "python:   $(python3 --version 2>&1) ($(command -v python3))"
-echo "chromium: $(chromium --version 2>&1 | head -1)"
+echo "chromium: $(chromium --version 2>/dev/null | head -1)"  # its wrapper warns on stderr
 echo "node:     $(node --version 2>&1)"
 echo "nginx:    $(nginx -v 2>&1 | head -1)"
 echo "haproxy:  $(haproxy -v 2>&1 | head -1)"
