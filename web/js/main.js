@@ -12,6 +12,7 @@ import * as store from './store.js';
 import * as ui from './ui.js';
 import { fromBase64Url, randomId } from './util.js';
 import { filesFromSources, sourcesOf, wireChoosers } from './choose.js';
+import { portableUniquePaths } from './transfer/paths.js';
 
 const CID_KEY = 'p2pshare:cid';
 const CREATOR_KEY = (room) => `p2pshare:creator:${room}`;
@@ -132,18 +133,21 @@ function watchSignaling(signaling, { onReplaced }) {
 
 // --- sender ---------------------------------------------------------------------------
 
-/** Make relative paths unique ("a.txt", "a (2).txt") when two chosen files share one. */
-function uniquePaths(files) {
-  const seen = new Set();
-  for (const file of files) {
-    let path = relativePath(file);
-    for (let n = 2; seen.has(path); n++) {
-      const base = relativePath(file);
-      const dot = base.lastIndexOf('.');
-      path = dot > 0 ? `${base.slice(0, dot)} (${n})${base.slice(dot)}` : `${base} (${n})`;
-    }
-    if (path !== relativePath(file)) Object.defineProperty(file, 'relativePath', { value: path });
-    seen.add(path);
+/**
+ * Give chosen files paths every receiver accepts (transfer/paths.js: portable, no two alike
+ * in case or Unicode form, none also a folder, none already offered), and say which changed.
+ */
+function uniquePaths(files, taken = []) {
+  const paths = portableUniquePaths(files.map(relativePath), taken);
+  const renamed = [];
+  files.forEach((file, n) => {
+    if (paths[n] === relativePath(file)) return;
+    renamed.push(`${relativePath(file)} → ${paths[n]}`);
+    Object.defineProperty(file, 'relativePath', { value: paths[n], configurable: true });
+  });
+  if (renamed.length) {
+    const listed = renamed.slice(0, 3).join('; ') + (renamed.length > 3 ? `; and ${renamed.length - 3} more` : '');
+    ui.notice('info', `Some names were changed so that every receiver can save them: ${listed}.`, { key: 'renamed' });
   }
   // Offer them in path order: that is how people look for a file in a long list.
   return [...files].sort((a, b) => relativePath(a).localeCompare(relativePath(b)));
@@ -342,7 +346,7 @@ async function runSender({ room, secretText, token, shared, sources, config }) {
       else ui.clearNotice('readd');
       return;
     }
-    await sender.addFiles(uniquePaths(files));
+    await sender.addFiles(uniquePaths(files, sender.files.map((s) => s.info.path)));
     sources.push(...sourcesOf(files).filter((source) => !sources.includes(source)));
     await saveSenderRecord(room, sender.files.map((s) => s.info), sources);
   });

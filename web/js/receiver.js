@@ -20,8 +20,9 @@ import {
   saveToFolder,
   storageCapabilities,
 } from './sink.js';
-import { RateMeter, toHex } from './util.js';
+import { RateMeter, formatBytes, toHex } from './util.js';
 import { BLOCK_SIZE, WireError, encodeControl, fileKey, parseControl } from './wire.js';
+import { FileState, ReceiveFile, SenderViolation, storageShortfallBytes, transferOutcome } from './transfer/receive-file.js';
 
 export const OPFS_ROOT = 'p2pshare';
 const MAX_BAD_BLOCKS = 3;
@@ -33,7 +34,8 @@ const RENDER_EVERY_MS = 500;
  * @property {import('./wire.js').FileInfo} info
  * @property {string} key        fileKey(info)
  * @property {string} name       its file name in OPFS
- * @property {'pending'|'receiving'|'verifying'|'verified'|'failed'} status
+ * @property {ReceiveFile} engine  what the sender may send next, and when the file is verified
+ * @property {'pending'|'receiving'|'verifying'|'verified'|'failed'} status  engine.state (read only)
  * @property {number} from       bytes verified and kept
  * @property {number} received   bytes arrived (verified or not) in this session
  * @property {Uint8Array|null} state  whole-file hash state at `from`
@@ -275,7 +277,12 @@ export class ReceiverController extends EventTarget {
         try {
           message = parseControl(event.data);
         } catch (error) {
-          if (error instanceof WireError) console.warn('bad control frame from sender', error.message);
+          if (!(error instanceof WireError)) throw error;
+          if (error.frameType === 'manifest') {
+            this.fail(`The sender's file list was refused, so nothing was received: ${error.message}. Ask the sender to rename that file and share again.`);
+            return;
+          }
+          console.warn('bad control frame from sender', error.message);
           return;
         }
         this.onControl(channel, message);
@@ -331,7 +338,10 @@ export class ReceiverController extends EventTarget {
             info,
             key,
             name,
-            status: verified ? 'verified' : 'pending',
+            engine: new ReceiveFile(info.size, { verified }),
+            get status() {
+              return this.engine.state;
+            },
             from: verified ? info.size : checkpoint.from,
             received: verified ? info.size : checkpoint.from,
             state: checkpoint.state,
@@ -388,10 +398,32 @@ export class ReceiverController extends EventTarget {
       this.checkMemoryFallback();
       return;
     }
+    if (!(await this.enoughSpace())) return;
     this.accepted = true;
     await this.persist();
     if (this.link?.channelOpen && this.manifest) this.sendWant();
     this.changed();
+  }
+
+  /**
+   * Whether this browser lets the site store what is still to come (OPFS holds every file
+   * until it is verified, also when a folder is picked). Says how much is missing if not.
+   */
+  async enoughSpace() {
+    if (this.mode !== 'opfs' || !globalThis.navigator?.storage?.estimate) return true;
+    let estimate;
+    try {
+      estimate = await navigator.storage.estimate();
+    } catch {
+      return true; // no estimate: the disk-full error is still caught while writing
+    }
+    const missing = storageShortfallBytes(this.totalBytes - this.verifiedBytes, estimate);
+    if (missing <= 0) return true;
+    this.notice(
+      'error',
+      `Not enough storage space: these files need ${formatBytes(missing)} more than this browser lets the site use. Free some disk space (or receive fewer files), then press Accept again.`,
+    );
+    return false;
   }
 
   /** Let the user pick a folder to save into (File System Access API, where available). */
@@ -426,14 +458,14 @@ export class ReceiverController extends EventTarget {
     }
     const wanted = [];
     this.files.forEach((file, f) => {
-      if (['verified', 'failed', 'verifying'].includes(file.status)) return;
+      if (file.engine.isFinal || file.engine.state === FileState.VERIFYING) return;
       // `from` is block-aligned, or the file's size once its last block is in.
       wanted.push({ f, from: Math.ceil(file.from / BLOCK_SIZE), chain: file.from > 0 ? file.chain : null });
     });
     this.awaitingStart = true;
     this.current = null;
     if (!wanted.length) {
-      this.finishAll();
+      this.finishIfAllFinal(); // files still being verified finish it when they are
       return;
     }
     const held = this.verifiedBytes;
@@ -467,11 +499,17 @@ export class ReceiverController extends EventTarget {
 
   onStart({ f, from }) {
     const file = this.files[f];
-    if (!file || file.status === 'verified') return;
+    if (!file || file.engine.isFinal || file.engine.state === FileState.VERIFYING) return;
+    try {
+      file.engine.start(from);
+    } catch (error) {
+      this.violation(file, f, error);
+      return;
+    }
     this.awaitingStart = false;
     this.current = null;
+    this.startedFile = f;
     const fromBytes = Math.min(from * BLOCK_SIZE, file.info.size);
-    file.status = 'receiving';
     file.expectFrom = fromBytes;
     if (file.opened && fromBytes === file.from) {
       this.changed(); // the worker holds exactly this: carry on
@@ -499,7 +537,8 @@ export class ReceiverController extends EventTarget {
 
   onOpened({ id, from, chain, state }) {
     const file = this.files[id];
-    if (!file) return;
+    if (!file || file.engine.state !== FileState.RECEIVING) return;
+    file.engine.opened(from);
     file.from = from;
     file.received = from;
     file.chain = chain;
@@ -514,24 +553,51 @@ export class ReceiverController extends EventTarget {
   onBlock({ f, i, len, h }) {
     if (this.awaitingStart) return;
     const file = this.files[f];
-    if (!file?.opened) return;
+    if (!file?.opened || file.engine.state !== FileState.RECEIVING) return;
+    try {
+      file.engine.blockHeader(i, len);
+    } catch (error) {
+      this.violation(file, f, error);
+      return;
+    }
     this.current = { f, index: i, len, got: 0 };
     this.sink.post({ op: 'block', id: f, index: i, len, expected: h });
   }
 
   onBytes(buffer) {
     const current = this.current;
-    if (this.awaitingStart || !current) return;
-    current.got += buffer.byteLength;
-    if (current.got > current.len) {
-      this.current = null;
+    if (this.awaitingStart) return; // a resync: what was in flight is dropped unwritten
+    if (!current) {
+      const file = this.files[this.startedFile];
+      if (file && file.engine.state === FileState.RECEIVING) {
+        this.violation(file, this.startedFile, new SenderViolation('it sent bytes outside any block'));
+      }
       return;
     }
     const file = this.files[current.f];
+    let complete;
+    try {
+      complete = file.engine.bytes(buffer.byteLength);
+    } catch (error) {
+      this.violation(file, current.f, error);
+      return;
+    }
+    current.got += buffer.byteLength;
     file.received += buffer.byteLength;
     this.sink.post({ op: 'write', id: current.f, bytes: buffer }, [buffer]);
-    if (current.got === current.len) this.current = null;
+    if (complete) this.current = null;
     this.throttledChange();
+  }
+
+  /** The sender broke its own file list's rules for file `f`: that file fails, named as its doing. */
+  violation(file, f, error) {
+    if (!(error instanceof SenderViolation)) throw error;
+    this.current = null;
+    if (file.engine.isFinal) {
+      console.warn(`sender sent data for ${file.info.path}, already ${file.status}:`, error.message);
+      return;
+    }
+    this.fileFailed(file, f, `the sender's page broke the transfer protocol: ${error.message}`, 'protocol');
   }
 
   /** Re-render (and sample the rate) at most every RENDER_EVERY_MS while bytes stream in. */
@@ -546,7 +612,8 @@ export class ReceiverController extends EventTarget {
 
   onVerified({ id, index, durable, from, state, chain }) {
     const file = this.files[id];
-    if (!file) return;
+    if (!file || file.engine.state !== FileState.RECEIVING) return;
+    const complete = file.engine.blockVerified(from);
     file.from = from;
     file.state = state;
     file.chain = chain;
@@ -559,16 +626,25 @@ export class ReceiverController extends EventTarget {
     } catch {
       // the channel closed; the next want tells the sender where we are
     }
+    if (complete) this.verifyWhole(file, id);
     this.throttledChange();
+  }
+
+  /** Every block is verified and the sender's `eof` is in: check the whole-file SHA-256. */
+  verifyWhole(file, id) {
+    this.sink.post({ op: 'finish', id, expected: file.engine.expectedSha256 });
+    this.changed();
   }
 
   onBadBlock({ id, index }) {
     const file = this.files[id];
-    if (!file) return;
+    if (!file || file.engine.state !== FileState.RECEIVING) return;
+    file.engine.blockBad();
     file.badBlocks++;
     file.received = file.from;
     if (file.badBlocks > MAX_BAD_BLOCKS) {
-      this.fileFailed(file, id, `block ${index} kept arriving damaged`);
+      // The channel is reliable and authenticated: damage can only come from the sender's side.
+      this.fileFailed(file, id, `the sender's page kept sending block ${index} damaged (not matching its own SHA-256)`);
       return;
     }
     this.sendWant(); // resend from the last good block
@@ -577,22 +653,27 @@ export class ReceiverController extends EventTarget {
   onEof({ f, sha256 }) {
     if (this.awaitingStart) return;
     const file = this.files[f];
-    if (!file?.opened || file.status === 'verifying') return;
-    file.status = 'verifying';
-    file.expected = sha256;
-    this.sink.post({ op: 'finish', id: f, expected: sha256 });
+    if (!file?.opened || file.engine.state !== FileState.RECEIVING) return;
+    let complete;
+    try {
+      complete = file.engine.eof(sha256);
+    } catch (error) {
+      this.violation(file, f, error);
+      return;
+    }
+    if (complete) this.verifyWhole(file, f);
     this.changed();
   }
 
   async onFinished({ id, ok, blob }) {
     const file = this.files[id];
-    if (!file) return;
+    if (!file || file.engine.state !== FileState.VERIFYING) return;
     file.opened = false;
+    file.engine.finished(ok);
     if (!ok) {
-      this.fileFailed(file, id, 'its SHA-256 did not match the sender’s');
+      this.fileFailed(file, id, file.engine.failure);
       return;
     }
-    file.status = 'verified';
     file.from = file.info.size;
     file.received = file.info.size;
     this.changed();
@@ -603,7 +684,7 @@ export class ReceiverController extends EventTarget {
       this.notice('error', `${file.info.path} was received and verified, but could not be saved: ${error.message}`);
     }
     await this.persist();
-    if (this.files.every((f) => f.status === 'verified' || f.status === 'failed')) this.finishAll();
+    this.finishIfAllFinal();
     this.changed();
   }
 
@@ -655,18 +736,24 @@ export class ReceiverController extends EventTarget {
     downloadBlob(new Blob(zipParts(entries), { type: 'application/zip' }), name);
   }
 
-  fileFailed(file, id, reason) {
-    file.status = 'failed';
+  fileFailed(file, id, reason, wireReason = 'hash-mismatch') {
+    file.engine.fail(reason);
     file.error = reason;
     try {
-      this.link?.channel?.send(encodeControl({ t: 'fail', f: id, reason: 'hash-mismatch' }));
+      this.link?.channel?.send(encodeControl({ t: 'fail', f: id, reason: wireReason }));
     } catch {
       // closing
     }
     this.notice('error', `${file.info.path} failed verification (${reason}). It was not saved as complete.`);
     this.persist();
-    if (this.files.every((f) => f.status === 'verified' || f.status === 'failed')) this.finishAll();
-    else this.sendWant();
+    if (!this.finishIfAllFinal()) this.sendWant();
+  }
+
+  /** End the transfer if every file is verified or failed; returns whether it did. */
+  finishIfAllFinal() {
+    if (transferOutcome(this.files.map((f) => ({ state: f.status, delivered: true }))) === 'waiting') return false;
+    this.finishAll();
+    return true;
   }
 
   onSinkError({ id, kind, message }) {
@@ -689,7 +776,8 @@ export class ReceiverController extends EventTarget {
   }
 
   finishAll() {
-    const failed = this.files.filter((f) => f.status === 'failed');
+    const failed = this.files.filter((f) => f.status === FileState.FAILED);
+    const undelivered = this.files.filter((f) => !f.delivered);
     try {
       this.link?.channel?.send(encodeControl({ t: 'done' }));
     } catch {
@@ -697,6 +785,10 @@ export class ReceiverController extends EventTarget {
     }
     if (failed.length) {
       this.fail(`${failed.length} file(s) failed verification and were not kept as complete. Ask the sender to share them again.`);
+    } else if (undelivered.length) {
+      // Verified, but not handed over (a folder's permission was withdrawn, say): not "done".
+      this.phase = 'error';
+      this.statusText = `All files received and verified, but ${undelivered.length} could not be saved: use its Save button.`;
     } else {
       this.phase = 'done';
       this.statusText = this.folder

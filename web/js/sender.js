@@ -11,6 +11,8 @@
 
 import { createFileHasher, digest, EMPTY_SHA256 } from './hashing.js';
 import { PeerLink } from './peer.js';
+import { AlarmGate, WantGate } from './transfer/guards.js';
+import { portablePath } from './transfer/paths.js';
 import { toHex } from './util.js';
 import {
   BLOCK_SIZE,
@@ -52,7 +54,18 @@ class FileDigest {
     this.finishing = null;
   }
 
-  async read(index) {
+  /** Block `index`'s bytes; concurrent reads of one block (several loops) share one. */
+  read(index) {
+    this.reading ??= new Map();
+    let pending = this.reading.get(index);
+    if (!pending) {
+      pending = this.readNow(index).finally(() => this.reading.delete(index));
+      this.reading.set(index, pending);
+    }
+    return pending;
+  }
+
+  async readNow(index) {
     const { file, info } = this.shared;
     if (!file) throw new Error(`${info.path} has not been added again`);
     const start = index * BLOCK_SIZE;
@@ -153,6 +166,9 @@ class Receiver {
     this.wake = () => {};
     this.joinedAt = Date.now();
     this.lastAckAt = 0;
+    /** its wants, rate-limited and coalesced (a flood must not restart the loop each time) */
+    this.wantGate = new WantGate(Date.now());
+    this.wantTimer = null;
   }
 
   get busy() {
@@ -195,6 +211,8 @@ export class SenderController extends EventTarget {
     sealed.addEventListener('message', (event) => this.onSealed(event.detail));
     sealed.addEventListener('security', (event) => this.onSecurity(event.detail));
     this.reaper = setInterval(() => this.reapVanished(), 1000);
+    /** replies and notices for bad envelopes: once a minute per peer */
+    this.alarms = new AlarmGate();
   }
 
   /**
@@ -253,7 +271,10 @@ export class SenderController extends EventTarget {
     for (const shared of this.files) {
       if (shared.file) continue;
       const found = candidates.find(
-        (f) => relativePath(f) === shared.info.path && f.size === shared.info.size && f.lastModified === shared.info.mtime,
+        (f) =>
+          (relativePath(f) === shared.info.path || portablePath(relativePath(f)) === shared.info.path) &&
+          f.size === shared.info.size &&
+          f.lastModified === shared.info.mtime,
       );
       if (found) {
         shared.file = found;
@@ -347,19 +368,23 @@ export class SenderController extends EventTarget {
 
   onSecurity({ from, kind }) {
     const r = this.receiver(from);
+    // Bad envelopes cost their sender one answer and us one notice a minute, however many come.
+    const answer = this.alarms.admit(from, Date.now());
     if (kind === 'wrong-key') {
       // Someone opened the link with another secret: answer so that their page can say so.
       r.status = 'wrong-key';
       r.error = 'opened the link with a wrong or incomplete key';
-      this.sealed.send(from, r.sid, { k: 'hello', role: 'sender' });
+      if (answer) this.sealed.send(from, r.sid, { k: 'hello', role: 'sender' });
     } else {
-      if (r.status !== 'unverified') this.sealed.send(from, r.sid, { k: 'alarm' });
+      if (answer) this.sealed.send(from, r.sid, { k: 'alarm' });
       r.status = 'unverified';
       r.error = 'This connection could not be verified. Someone may be tampering with the server; no data was sent.';
       r.link?.close();
       r.link = null;
       r.generation++;
-      this.notice('error', 'A connection could not be verified — someone may be tampering with the server. Nothing was sent to it.');
+      if (answer) {
+        this.notice('error', 'A connection could not be verified — someone may be tampering with the server. Nothing was sent to it.');
+      }
     }
     this.changed();
   }
@@ -448,7 +473,7 @@ export class SenderController extends EventTarget {
   onControl(r, channel, message) {
     switch (message.t) {
       case 'want':
-        this.startSending(r, channel, message.files);
+        this.onWant(r, channel, message.files);
         break;
       case 'ack': {
         const info = this.files[message.f]?.info;
@@ -478,6 +503,24 @@ export class SenderController extends EventTarget {
       default:
         break;
     }
+  }
+
+  /** A want, through the receiver's gate: acted on now, or the latest one a little later. */
+  onWant(r, channel, entries) {
+    const { act, retryInMs } = r.wantGate.offer(entries, Date.now());
+    if (act) this.startSending(r, channel, act);
+    else if (retryInMs !== null) this.scheduleWant(r, channel, retryInMs);
+  }
+
+  scheduleWant(r, channel, delayMs) {
+    clearTimeout(r.wantTimer);
+    r.wantTimer = setTimeout(() => {
+      r.wantTimer = null;
+      if (channel.readyState !== 'open' || this.stopped) return;
+      const { act, retryInMs } = r.wantGate.due(Date.now());
+      if (act) this.startSending(r, channel, act);
+      else if (retryInMs !== null) this.scheduleWant(r, channel, retryInMs);
+    }, delayMs);
   }
 
   startSending(r, channel, wanted) {

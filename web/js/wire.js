@@ -5,6 +5,8 @@
 // Files are cut into fixed-size blocks; each block's SHA-256 travels in its header, so the
 // receiver verifies every block as it lands and can resume from the last verified one.
 
+import { MAX_FILES, PathError, checkOfferPaths, pathProblem } from './transfer/paths.js';
+
 export const PROTOCOL = 'p2pshare-transfer/1';
 /** Bytes per block: the unit of hashing, acknowledgement and resume. */
 export const BLOCK_SIZE = 1 << 20;
@@ -12,13 +14,14 @@ export const BLOCK_SIZE = 1 << 20;
 export const CHUNK_SIZE = 128 << 10;
 /** Unacknowledged blocks a sender may have in flight to one receiver (flow control). */
 export const WINDOW_BLOCKS = 4;
-export const MAX_FILES = 100000;
-const MAX_PATH = 4096;
+export { MAX_FILES };
 
 export class WireError extends Error {
-  constructor(message) {
+  /** @param {string} message @param {string} [frameType] the `t` of the refused frame, if known */
+  constructor(message, frameType = '') {
     super(message);
     this.name = 'WireError';
+    this.frameType = frameType;
   }
 }
 
@@ -33,12 +36,9 @@ export class WireError extends Error {
 const isInt = (v, min = 0, max = Number.MAX_SAFE_INTEGER) => Number.isInteger(v) && v >= min && v <= max;
 const isHex = (v, n) => typeof v === 'string' && v.length === n && /^[0-9a-f]+$/.test(v);
 
-/** Is `path` a safe relative path (no absolute, no '..', no empty parts, no control chars)? */
+/** Is `path` a safe relative path on every receiver's system (transfer/paths.js says why not)? */
 export function isSafePath(path) {
-  if (typeof path !== 'string' || !path || path.length > MAX_PATH) return false;
-  if (/[\u0000-\u001f\u007f\\]/.test(path)) return false;
-  const parts = path.split('/');
-  return parts.every((p) => p !== '' && p !== '.' && p !== '..');
+  return pathProblem(path) === null;
 }
 
 /** Number of blocks of a file of `size` bytes (0 for an empty file). */
@@ -65,8 +65,9 @@ const VALIDATORS = {
     Array.isArray(m.files) &&
     m.files.length <= MAX_FILES &&
     m.files.every(
-      (f) => f && isSafePath(f.path) && isInt(f.size) && isInt(f.mtime) && typeof f.type === 'string' && f.type.length < 256,
-    ),
+      (f) => f && typeof f.path === 'string' && isInt(f.size) && isInt(f.mtime) && typeof f.type === 'string' && f.type.length < 256,
+    ) &&
+    checkOfferPaths(m.files) === undefined, // throws PathError, with the reason
   start: (m) => isInt(m.f) && isInt(m.from),
   block: (m) => isInt(m.f) && isInt(m.i) && isInt(m.len, 1, BLOCK_SIZE) && isHex(m.h, 64),
   eof: (m) => isInt(m.f) && isHex(m.sha256, 64),
@@ -100,7 +101,14 @@ export function parseControl(text) {
   }
   const validate = VALIDATORS[message.t];
   if (!validate) throw new WireError(`unknown control frame type ${JSON.stringify(message.t).slice(0, 40)}`);
-  if (!validate(message)) throw new WireError(`invalid ${message.t} frame`);
+  let valid;
+  try {
+    valid = validate(message);
+  } catch (error) {
+    if (error instanceof PathError) throw new WireError(error.message, message.t);
+    throw error;
+  }
+  if (!valid) throw new WireError(`invalid ${message.t} frame`, message.t);
   return message;
 }
 

@@ -1,0 +1,241 @@
+// One file on the receiving side: what the sender may send for it, and when it is verified.
+// Pure: events in (from the data channel and from the sink worker), effects out; no DOM, no
+// channel, no worker, no clock.
+//
+// States and moves (TRANSITIONS below; anything else throws IllegalTransition):
+//
+//   pending ──start──▶ receiving ──start──▶ receiving     (a resync: resend from a block)
+//      │                   │  ▲
+//      │                   │  └─ block header / bytes / block verified (stays)
+//      │                   └──all blocks verified + eof──▶ verifying ──hash ok──▶ verified
+//      │                                                        └──hash bad──▶ failed
+//      └── (restored as complete) verified            any but final ──fail──▶ failed
+//
+// The invariants, each enforced here and tested in web/test/transfer.test.mjs:
+// - a block header's index is the next one expected (in order, below the block count of the
+//   declared size), and its length is exactly the length that size implies;
+// - the bytes of a block never exceed its announced length, so the bytes written never
+//   exceed the declared size;
+// - `eof` is accepted only once every block has arrived; the file is handed to whole-file
+//   verification only once every block is verified; it is `verified` only after its
+//   whole-file hash matched.
+// A sender that breaks one gets a SenderViolation: the file fails, and the page names the
+// sender as the cause.
+
+import { BLOCK_SIZE, blockCount, blockLength } from '../wire.js';
+
+/** @enum {string} */
+export const FileState = Object.freeze({
+  PENDING: 'pending',
+  RECEIVING: 'receiving',
+  VERIFYING: 'verifying',
+  VERIFIED: 'verified',
+  FAILED: 'failed',
+});
+
+/** Allowed moves: state -> the states it may go to. */
+export const TRANSITIONS = Object.freeze({
+  [FileState.PENDING]: Object.freeze([FileState.RECEIVING, FileState.FAILED]),
+  [FileState.RECEIVING]: Object.freeze([FileState.RECEIVING, FileState.VERIFYING, FileState.FAILED]),
+  [FileState.VERIFYING]: Object.freeze([FileState.VERIFIED, FileState.FAILED]),
+  [FileState.VERIFIED]: Object.freeze([]),
+  [FileState.FAILED]: Object.freeze([]),
+});
+
+export const FINAL_STATES = Object.freeze([FileState.VERIFIED, FileState.FAILED]);
+
+/** A move the table does not allow: a bug in the caller, not the peer's doing. */
+export class IllegalTransition extends Error {
+  constructor(from, to, event) {
+    super(`${event}: ${from} -> ${to} is not allowed`);
+    this.name = 'IllegalTransition';
+    this.from = from;
+    this.to = to;
+  }
+}
+
+/** The sender sent something its own file list rules out; `message` says what, for people. */
+export class SenderViolation extends Error {
+  constructor(message) {
+    super(message);
+    this.name = 'SenderViolation';
+  }
+}
+
+export class ReceiveFile {
+  /**
+   * @param {number} sizeBytes the declared size
+   * @param {{verified?: boolean}} [restored] a file an earlier page already verified
+   */
+  constructor(sizeBytes, { verified = false } = {}) {
+    this.sizeBytes = sizeBytes;
+    this.blockCount = blockCount(sizeBytes);
+    /** @type {string} */
+    this.state = verified ? FileState.VERIFIED : FileState.PENDING;
+    /** bytes verified from the start of the file (block-aligned, or the size) */
+    this.verifiedBytes = verified ? sizeBytes : 0;
+    /** the next block index the sender may announce */
+    this.nextBlock = 0;
+    /** @type {{index: number, lengthBytes: number, gotBytes: number}|null} */
+    this.current = null;
+    /** @type {string|null} the whole-file SHA-256 from `eof`, hex */
+    this.expectedSha256 = null;
+    this.failure = '';
+  }
+
+  get isFinal() {
+    return FINAL_STATES.includes(this.state);
+  }
+
+  /** The sender starts (or restarts) this file at block `fromBlock`. */
+  start(fromBlock) {
+    if (!Number.isInteger(fromBlock) || fromBlock < 0 || fromBlock > this.blockCount) {
+      throw new SenderViolation(`it started at block ${fromBlock} of a file of ${this.blockCount} blocks`);
+    }
+    this.moveTo(FileState.RECEIVING, 'start');
+    this.nextBlock = fromBlock;
+    this.current = null;
+    this.expectedSha256 = null;
+  }
+
+  /** What the sink worker really holds once opened (may be less than asked for). */
+  opened(verifiedBytes) {
+    this.requireState('opened', FileState.RECEIVING);
+    this.verifiedBytes = verifiedBytes;
+  }
+
+  /** A block header: `index` and `lengthBytes` must be what the declared size implies. */
+  blockHeader(index, lengthBytes) {
+    this.requireState('block', FileState.RECEIVING);
+    if (this.current) throw new SenderViolation(`block ${index} began before block ${this.current.index} was complete`);
+    if (this.expectedSha256 !== null) throw new SenderViolation(`block ${index} came after the end of the file`);
+    if (index >= this.blockCount) {
+      throw new SenderViolation(`it sent block ${index} of a file of ${this.blockCount} blocks (${this.sizeBytes} bytes)`);
+    }
+    if (index !== this.nextBlock) throw new SenderViolation(`it sent block ${index} where block ${this.nextBlock} was due`);
+    const expected = blockLength(this.sizeBytes, index);
+    if (lengthBytes !== expected) {
+      throw new SenderViolation(`block ${index} is ${lengthBytes} bytes where the file's size makes it ${expected}`);
+    }
+    this.current = { index, lengthBytes, gotBytes: 0 };
+    this.nextBlock = index + 1;
+  }
+
+  /**
+   * `n` bytes of the current block arrived. Returns whether they complete it.
+   * Bytes with no block announced (after a failure, before a restart) are for the caller to drop.
+   */
+  bytes(n) {
+    this.requireState('bytes', FileState.RECEIVING);
+    const current = this.current;
+    if (!current) throw new SenderViolation('it sent bytes outside any block');
+    if (current.gotBytes + n > current.lengthBytes) {
+      throw new SenderViolation(`block ${current.index} ran over its ${current.lengthBytes} bytes`);
+    }
+    current.gotBytes += n;
+    if (current.gotBytes < current.lengthBytes) return false;
+    this.current = null;
+    return true;
+  }
+
+  /**
+   * The sink worker verified a block; `verifiedBytes` is what it now holds. Returns true when
+   * that completes a file whose `eof` came already: time to verify the whole file.
+   */
+  blockVerified(verifiedBytes) {
+    this.requireState('verified block', FileState.RECEIVING);
+    if (verifiedBytes > this.sizeBytes || verifiedBytes < this.verifiedBytes) {
+      throw new IllegalTransition(this.state, this.state, `verified up to ${verifiedBytes} of ${this.sizeBytes} bytes`);
+    }
+    this.verifiedBytes = verifiedBytes;
+    return this.readyToVerify();
+  }
+
+  /** A block failed its hash: the caller asks for it again (a `start` follows). */
+  blockBad() {
+    this.requireState('bad block', FileState.RECEIVING);
+    this.current = null;
+    this.expectedSha256 = null;
+  }
+
+  /**
+   * The sender's end of file with the whole-file SHA-256. Accepted only after every block
+   * arrived. Returns true if every block is verified too (verify the whole file now);
+   * otherwise that happens at the `blockVerified` that completes it.
+   */
+  eof(sha256) {
+    this.requireState('eof', FileState.RECEIVING);
+    if (this.current || this.nextBlock < this.blockCount) {
+      const had = this.current ? this.current.index : this.nextBlock;
+      throw new SenderViolation(`it ended the file at block ${had} of ${this.blockCount}`);
+    }
+    if (this.expectedSha256 !== null) throw new SenderViolation('it ended the file twice');
+    this.expectedSha256 = sha256;
+    return this.readyToVerify();
+  }
+
+  readyToVerify() {
+    if (this.expectedSha256 === null || this.verifiedBytes !== this.sizeBytes) return false;
+    this.moveTo(FileState.VERIFYING, 'all blocks verified');
+    return true;
+  }
+
+  /** The whole-file check's result. */
+  finished(ok) {
+    this.requireState('whole-file check', FileState.VERIFYING);
+    this.moveTo(ok ? FileState.VERIFIED : FileState.FAILED, 'whole-file check');
+    if (!ok) this.failure = 'its SHA-256 did not match the sender’s';
+    else this.verifiedBytes = this.sizeBytes;
+  }
+
+  /** Give up on this file (a violation, bad blocks again and again, a disk error). */
+  fail(reason) {
+    if (this.isFinal) return;
+    this.moveTo(FileState.FAILED, 'fail');
+    this.failure = reason;
+    this.current = null;
+  }
+
+  /** Blocks to ask for: from the last verified one. */
+  get wantFromBlock() {
+    return Math.ceil(this.verifiedBytes / BLOCK_SIZE);
+  }
+
+  requireState(event, ...states) {
+    if (!states.includes(this.state)) {
+      if (this.state === FileState.VERIFIED || this.state === FileState.VERIFYING) {
+        throw new SenderViolation(`it sent data (${event}) for a file already complete`);
+      }
+      throw new IllegalTransition(this.state, states.join('|'), event);
+    }
+  }
+
+  moveTo(state, event) {
+    if (!TRANSITIONS[this.state].includes(state)) throw new IllegalTransition(this.state, state, event);
+    this.state = state;
+  }
+}
+
+/**
+ * The outcome of a whole transfer: 'done' only when every file is verified and delivered;
+ * 'undelivered' when every file is verified but one is not handed over yet; 'failed' when
+ * every file is final and one failed; 'waiting' otherwise (some file is still pending,
+ * receiving or verifying: never done, never "verified").
+ * @param {{state: string, delivered: boolean}[]} files
+ */
+export function transferOutcome(files) {
+  if (!files.every((f) => FINAL_STATES.includes(f.state))) return 'waiting';
+  if (files.some((f) => f.state === FileState.FAILED)) return 'failed';
+  return files.every((f) => f.delivered) ? 'done' : 'undelivered';
+}
+
+/**
+ * Bytes missing to store `neededBytes` more, from `navigator.storage.estimate()`'s answer
+ * (0 or less: enough). An estimate without a quota tells nothing: 0.
+ * @param {number} neededBytes
+ * @param {{quota?: number, usage?: number}} estimate
+ */
+export function storageShortfallBytes(neededBytes, { quota, usage } = {}) {
+  if (!Number.isFinite(quota)) return 0;
+  return neededBytes - (quota - (Number.isFinite(usage) ? usage : 0));
+}
