@@ -23,8 +23,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from tests.browser.harness import Person, ServerProcess, launch, sha256_file
 
 SELECTED_PAIR = """async () => {
-  const link = globalThis.p2pshare.receiver.link;
-  const stats = await link.pc.getStats();
+  const pc = globalThis.__testPeerConnections.findLast((c) => c.connectionState === 'connected');
+  if (!pc) return null;
+  const stats = await pc.getStats();
   let pair = null;
   stats.forEach((s) => {
     if (s.type === 'transport' && s.selectedCandidatePairId) {

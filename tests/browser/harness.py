@@ -34,6 +34,24 @@ CHROMIUM_ARGS = [
 ]
 REPO = Path(__file__).resolve().parents[2]
 
+# Instruments the browser, not the app: every RTCPeerConnection a page makes is kept in
+# `globalThis.__testPeerConnections`, so tests can break or inspect connections without
+# reading the app's internal fields.
+TRACK_PEER_CONNECTIONS = """
+(() => {
+  const Native = globalThis.RTCPeerConnection;
+  if (!Native) return;
+  const made = [];
+  Object.defineProperty(globalThis, '__testPeerConnections', { value: made });
+  globalThis.RTCPeerConnection = class extends Native {
+    constructor(...args) {
+      super(...args);
+      made.push(this);
+    }
+  };
+})();
+"""
+
 
 def free_port(kind: int = socket.SOCK_STREAM) -> int:
     with socket.socket(socket.AF_INET, kind) as sock:
@@ -136,6 +154,7 @@ class Person:
         self.foreign: list[str] = []
         self.downloads: list[Download] = []
         self.errors: list[str] = []
+        self.context.add_init_script(TRACK_PEER_CONNECTIONS)
         self.context.on("request", self._on_request)
         self.context.route("**/*", self._route)
         self.page: Page = self.context.new_page()
@@ -213,16 +232,26 @@ class Person:
         self.page.get_by_test_id("accept").click(timeout=30_000)
 
     def received_fraction(self) -> float:
-        value = self.page.evaluate(
-            "() => { const r = globalThis.p2pshare?.receiver;"
-            " return r && r.totalBytes ? r.receivedBytes / r.totalBytes : 0; }"
+        """Bytes arrived (verified or not) over the offer's size, as the page shows them."""
+        arrived, total = self._file_sums("arrived")
+        return arrived / total if total else 0.0
+
+    def _file_sums(self, field: str) -> tuple[int, int]:
+        value = self.page.eval_on_selector_all(
+            "[data-testid=file-status]",
+            "(els, field) => els.reduce(([n, t], e) => [n + Number(e.dataset[field]),"
+            " t + Number(e.dataset.size)], [0, 0])",
+            field,
         )
-        return float(value)
+        return int(value[0]), int(value[1])
 
     def wait_fraction(self, fraction: float, timeout_s: float = 60) -> None:
+        """Until the page shows at least `fraction` of the offer verified and kept."""
         self.page.wait_for_function(
-            "f => { const r = globalThis.p2pshare?.receiver;"
-            " return r && r.totalBytes && r.verifiedBytes / r.totalBytes >= f; }",
+            "f => { const els = [...document.querySelectorAll('[data-testid=file-status]')];"
+            " const total = els.reduce((t, e) => t + Number(e.dataset.size), 0);"
+            " const kept = els.reduce((n, e) => n + Number(e.dataset.received), 0);"
+            " return total > 0 && kept / total >= f; }",
             arg=fraction,
             timeout=timeout_s * 1000,
             polling=100,
@@ -253,11 +282,29 @@ class Person:
             saved[download.suggested_filename] = target
         return saved
 
-    def sent_bytes(self) -> int:
-        """Bytes the sender page handed to data channels, over all receivers."""
+    def sent_bytes(self, *, settle: bool = True) -> int:
+        """Bytes the sender page handed to data channels, over all receivers, as its receiver
+        rows show them. The page re-renders them at least once a second: `settle` waits for
+        one; without it the figure may lag the page by that much (a lower bound)."""
+        if settle:
+            self.page.wait_for_timeout(1100)
+        return int(
+            self.page.eval_on_selector_all(
+                "[data-testid=receiver-row]",
+                "els => els.reduce((n, e) => n + Number(e.dataset.sentBytes), 0)",
+            )
+        )
+
+    def close_peer_connections(self) -> int:
+        """Close every open peer connection of the current page (as a network failure would)."""
         return int(
             self.page.evaluate(
-                "() => [...globalThis.p2pshare.sender.receivers.values()]"
-                ".reduce((n, r) => n + r.sentBytes, 0)"
+                "() => globalThis.__testPeerConnections.filter((pc) =>"
+                " pc.connectionState !== 'closed').map((pc) => pc.close()).length"
             )
+        )
+
+    def wait_signaling_open(self, timeout_s: float = 30) -> None:
+        self.page.wait_for_function(
+            "() => document.body.dataset.signaling === 'open'", timeout=timeout_s * 1000
         )

@@ -103,7 +103,7 @@ def test_sender_reload_with_files_added_again(
 ) -> None:
     sender, receiver = people["sender"], people["receiver"]
     start_transfer(people, big_file)
-    sent_before = sender.sent_bytes()
+    sent_before = sender.sent_bytes(settle=False)  # at most one render behind: a lower bound
     sender.page.reload()
     sender.page.get_by_text("Add the files again").first.wait_for()
     sender.page.get_by_test_id("file-input").set_input_files(str(big_file))
@@ -164,7 +164,7 @@ def test_failed_peer_connection_is_rebuilt_and_resumes(
 ) -> None:
     sender, receiver = people["sender"], people["receiver"]
     start_transfer(people, big_file)
-    receiver.page.evaluate("() => globalThis.p2pshare.receiver.link.pc.close()")
+    assert receiver.close_peer_connections() >= 1
     receiver.page.get_by_text(RESUMED).wait_for(timeout=30_000)
     finish(receiver, big_file, tmp_path)
     assert sender.sent_bytes() <= MAX_SENT

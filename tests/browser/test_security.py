@@ -188,7 +188,7 @@ def test_payloads_swapped_between_receivers_are_detected(
         tamper(sender.page, outgoing=swap)
         link = sender.share([payload])
         first.open_link(link)
-        first.page.wait_for_function("() => globalThis.p2pshare?.signaling?.state === 'open'")
+        first.wait_signaling_open()
         second.open_link(link)
         assert_both_sides_refuse(sender, [second])
         assert len(peers) == 2
@@ -246,7 +246,7 @@ def test_a_link_preview_does_not_touch_the_room(
     receiver = Person(browser, server.url, "receiver")
     try:
         link = sender.share([payload])
-        sender.page.wait_for_function("() => globalThis.p2pshare?.signaling?.state === 'open'")
+        sender.wait_signaling_open()
         # What a chat app's preview bot does: fetch the URL (no fragment reaches it anyway).
         request = urllib.request.Request(
             link.split("#")[0], headers={"User-Agent": "Slackbot-LinkExpanding 1.0"}

@@ -90,6 +90,8 @@ function keepRendered(controller, render) {
 /** Wire the signaling client's connection state and fatal closes to the page. */
 function watchSignaling(signaling, { onReplaced }) {
   signaling.addEventListener('state', (event) => {
+    // The page's signaling state, for automation (DEVELOPERS.md: the testing contract).
+    document.body.dataset.signaling = event.detail;
     if (event.detail === 'reconnecting') {
       ui.notice('warning', 'Lost the connection to the server. Reconnecting… (transfers already running continue)', {
         key: 'signaling',

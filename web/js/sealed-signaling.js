@@ -7,6 +7,7 @@
 //   security  detail: {from, kind: 'wrong-key'|'tampered', reason}
 // Stale messages (from an older page of the peer) are dropped silently.
 
+import { ProtocolError, parseSealedBody } from './protocol.js';
 import { ReplayGuard, SealError } from './seal.js';
 
 export class SealedSignaling extends EventTarget {
@@ -71,7 +72,13 @@ export class SealedSignaling extends EventTarget {
       return;
     }
     this.trusted.add(from);
-    if (!opened.body || typeof opened.body !== 'object' || typeof opened.body.k !== 'string') return;
+    try {
+      parseSealedBody(opened.body);
+    } catch (error) {
+      if (!(error instanceof ProtocolError)) throw error;
+      console.warn('refused a sealed body from a peer:', error.message);
+      return;
+    }
     this.dispatchEvent(
       new CustomEvent('message', {
         detail: { from, sid, body: opened.body, epoch: opened.epoch, newEpoch: verdict === 'new-epoch' },

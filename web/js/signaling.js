@@ -11,26 +11,12 @@
 //   welcome, peer-joined, peer-left, relay, error
 //   fatal     detail: {code, reason}  the connection will not be retried
 
+import { CLOSE, ProtocolError, SIGNALING_VERSION, parseServerFrame } from './protocol.js';
 import { backoffDelayMs } from './util.js';
 
-export const CLOSE = Object.freeze({
-  NORMAL: 1000,
-  GOING_AWAY: 1001,
-  REPLACED: 4001,
-  HEARTBEAT_TIMEOUT: 4002,
-  ROOM_FULL: 4003,
-  BAD_ROOM: 4004,
-  TOO_MANY_CONNECTIONS: 4005,
-  RATE_LIMITED: 4006,
-  SLOW_CONSUMER: 4007,
-  PROTOCOL_ERROR: 4008,
-  ROLE_REFUSED: 4009,
-  TOO_MANY_ROOMS: 4010,
-  DRAINING: 4011,
-});
+export { CLOSE };
 
 const FATAL_CLOSES = new Set([CLOSE.REPLACED, CLOSE.BAD_ROOM, CLOSE.ROLE_REFUSED, CLOSE.PROTOCOL_ERROR]);
-const SERVER_TYPES = new Set(['welcome', 'peer-joined', 'peer-left', 'relay', 'error', 'ping', 'pong']);
 
 export class SignalingClient extends EventTarget {
   /**
@@ -119,7 +105,7 @@ export class SignalingClient extends EventTarget {
     this.ws = ws;
     ws.onopen = () => {
       this.lastHeard = Date.now();
-      const join = { type: 'join', cid: this.cid, v: 1 };
+      const join = { type: 'join', cid: this.cid, v: SIGNALING_VERSION };
       if (this.token) join.token = this.token;
       ws.send(JSON.stringify(join));
     };
@@ -154,11 +140,12 @@ export class SignalingClient extends EventTarget {
   onFrame(text) {
     let message;
     try {
-      message = JSON.parse(text);
-    } catch {
+      message = parseServerFrame(text);
+    } catch (error) {
+      if (!(error instanceof ProtocolError)) throw error;
+      console.warn('refused a frame from the server:', error.message);
       return;
     }
-    if (!message || typeof message !== 'object' || !SERVER_TYPES.has(message.type)) return;
     switch (message.type) {
       case 'ping':
         this.ws?.send('{"type":"pong"}');
@@ -168,7 +155,7 @@ export class SignalingClient extends EventTarget {
       case 'welcome':
         this.attempt = 0;
         this.welcome = message;
-        this.heartbeatS = Number(message.heartbeat_s) || 5;
+        this.heartbeatS = message.heartbeat_s;
         this.startWatchdog();
         this.setState('open');
         break;

@@ -19,7 +19,7 @@
 //   any      -> error {id, kind: 'disk-full'|'write-error'|'state', message}
 
 import { createFileHasher, digest } from './hashing.js';
-import { BLOCK_SIZE } from './wire.js';
+import { BLOCK_SIZE, CHAIN_START, chainNext } from './wire.js';
 import { fromHex, toHex } from './util.js';
 
 const FLUSH_EVERY_BLOCKS = 1; // every verified block is durable: a reload loses at most the window in flight
@@ -79,7 +79,7 @@ async function open({ id, dir, name, size, mode, from = 0, state = null, chain =
     pendingBytes: 0,
     from: 0,
     hasher: null,
-    chain: chain ? fromHex(chain) : new Uint8Array(32),
+    chain: chain ? fromHex(chain) : CHAIN_START,
     block: null,
     /** @type {Uint8Array|null} the block buffer, reused (OPFS mode) */
     scratch: null,
@@ -103,14 +103,14 @@ async function open({ id, dir, name, size, mode, from = 0, state = null, chain =
       file.from = keep;
     } else {
       file.hasher = await createFileHasher();
-      file.chain = new Uint8Array(32);
+      file.chain = CHAIN_START;
       file.from = 0;
     }
     file.handle.truncate(file.from);
     file.handle.flush();
   } else {
     file.hasher = await createFileHasher();
-    file.chain = new Uint8Array(32);
+    file.chain = CHAIN_START;
   }
   files.set(id, file);
   self.postMessage({ op: 'opened', id, from: file.from, chain: toHex(file.chain), state: file.hasher.save() });
@@ -119,15 +119,12 @@ async function open({ id, dir, name, size, mode, from = 0, state = null, chain =
 /** Rebuild the whole-file hash and the block chain from the first `keep` bytes on disk. */
 async function rehashPrefix(file, keep) {
   file.hasher = await createFileHasher();
-  file.chain = new Uint8Array(32);
+  file.chain = CHAIN_START;
   const buffer = new Uint8Array(BLOCK_SIZE);
-  const joined = new Uint8Array(64);
   for (let offset = 0; offset < keep; offset += BLOCK_SIZE) {
     if (file.handle.read(buffer, { at: offset }) !== BLOCK_SIZE) return false;
     file.hasher.update(buffer);
-    joined.set(file.chain);
-    joined.set(await digest(buffer), 32);
-    file.chain = await digest(joined);
+    file.chain = await chainNext(file.chain, await digest(buffer), digest);
   }
   return true;
 }
@@ -183,10 +180,7 @@ async function write({ id, bytes }) {
     if (file.pendingBytes >= MEMORY_PART_BYTES) flushMemory(file);
   }
   file.hasher.update(block.buffer);
-  const joined = new Uint8Array(64);
-  joined.set(file.chain);
-  joined.set(fromHex(block.expected), 32);
-  file.chain = await digest(joined);
+  file.chain = await chainNext(file.chain, fromHex(block.expected), digest);
   file.from = offset + block.len;
   file.blocksSinceFlush++;
   let durable = false;

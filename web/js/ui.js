@@ -183,6 +183,7 @@ export function renderSender(sender, { onCancel }) {
     const items = reconcile(list, receivers.map((r) => r.peer), (peer) => {
       const li = document.createElement('li');
       li.className = 'receiver';
+      li.dataset.testid = 'receiver-row';
       const who = document.createElement('span');
       who.className = 'who';
       const cancel = document.createElement('button');
@@ -295,7 +296,9 @@ export function renderReceiver(receiver, { onSave }) {
     save.setAttribute('aria-label', `Save ${file.info.path} again`);
     setText(name, file.info.path);
     status.dataset.name = file.info.path;
-    status.dataset.received = String(file.from);
+    status.dataset.size = String(file.info.size);
+    status.dataset.received = String(file.from); // verified and kept
+    status.dataset.arrived = String(Math.max(file.received, file.from)); // verified or not
     status.dataset.status = file.status;
     const fraction = file.info.size ? Math.min(1, Math.max(file.received, file.from) / file.info.size) : file.status === 'verified' ? 1 : 0;
     let text = FILE_STATUS[file.status] ?? file.status;

@@ -1,0 +1,179 @@
+// The signaling wire contract (docs/protocol.md, section 1) on the browser's side. Pure.
+//
+// One home for what the server and the page share: message types, close codes, error codes
+// and roles. tests/web/test_protocol_js.py compares every one with p2pshare/signaling/
+// messages.py, and feeds the same examples and hostile frames to both decoders, so the two
+// cannot drift. Frames from the server are validated as strictly as the server validates
+// ours (msgspec Structs with forbid_unknown_fields): a frame that is not exactly a server
+// message is refused.
+
+export const SIGNALING_VERSION = 1;
+
+/** WebSocket close codes (CloseCode). */
+export const CLOSE = Object.freeze({
+  NORMAL: 1000,
+  GOING_AWAY: 1001,
+  MESSAGE_TOO_BIG: 1009,
+  REPLACED: 4001,
+  HEARTBEAT_TIMEOUT: 4002,
+  ROOM_FULL: 4003,
+  BAD_ROOM: 4004,
+  TOO_MANY_CONNECTIONS: 4005,
+  RATE_LIMITED: 4006,
+  SLOW_CONSUMER: 4007,
+  PROTOCOL_ERROR: 4008,
+  ROLE_REFUSED: 4009,
+  TOO_MANY_ROOMS: 4010,
+  DRAINING: 4011,
+});
+
+/** `code` of an `error` frame (ErrorCode). */
+export const ERROR = Object.freeze({
+  BAD_MESSAGE: 'bad-message',
+  TOO_BIG: 'too-big',
+  RATE_LIMITED: 'rate-limited',
+  JOIN_FIRST: 'join-first',
+  ALREADY_JOINED: 'already-joined',
+  JOIN_TIMEOUT: 'join-timeout',
+  UNKNOWN_PEER: 'unknown-peer',
+  NOT_ALLOWED: 'not-allowed',
+  ROOM_FULL: 'room-full',
+  BAD_ROOM: 'bad-room',
+  TOO_MANY_CONNECTIONS: 'too-many-connections',
+  TOO_MANY_ROOMS: 'too-many-rooms',
+  ROLE_REFUSED: 'role-refused',
+  SLOW_CONSUMER: 'slow-consumer',
+  HEARTBEAT_TIMEOUT: 'heartbeat-timeout',
+  REPLACED: 'replaced',
+  DRAINING: 'draining',
+  SHUTTING_DOWN: 'shutting-down',
+});
+
+/** Role. */
+export const ROLE = Object.freeze({ SENDER: 'sender', RECEIVER: 'receiver' });
+
+export const CLIENT_TYPES = Object.freeze(['join', 'relay', 'ping', 'pong']);
+export const SERVER_TYPES = Object.freeze(['welcome', 'peer-joined', 'peer-left', 'relay', 'ping', 'pong', 'error']);
+
+/** Longest sealed payload (Payload's max_length). */
+export const MAX_PAYLOAD_CHARS = 65536;
+const MAX_PEERS = 1024; // a room holds 1 sender + max_receivers (16 by default); generous bound
+const MAX_SID = 2 ** 53 - 1;
+const ROLES = new Set(Object.values(ROLE));
+const ERRORS = new Set(Object.values(ERROR));
+
+export class ProtocolError extends Error {
+  constructor(message) {
+    super(message);
+    this.name = 'ProtocolError';
+  }
+}
+
+const isString = (v, max = 1024) => typeof v === 'string' && v.length <= max;
+const isPeer = (v) => typeof v === 'string' && /^[A-Za-z0-9_-]{1,64}$/.test(v);
+const isInt = (v, min, max) => Number.isInteger(v) && v >= min && v <= max;
+
+/** Field name -> check, per server message type; every field required, no others allowed. */
+const SERVER_FIELDS = {
+  welcome: {
+    v: (v) => isInt(v, 0, 2 ** 31),
+    room: (v) => isString(v, 64),
+    peer: isPeer,
+    role: (v) => ROLES.has(v),
+    peers: (v) =>
+      Array.isArray(v) &&
+      v.length <= MAX_PEERS &&
+      v.every((p) => p && typeof p === 'object' && exactKeys(p, ['peer', 'role']) && isPeer(p.peer) && ROLES.has(p.role)),
+    heartbeat_s: (v) => typeof v === 'number' && v > 0 && v <= 3600,
+    max_frame_bytes: (v) => isInt(v, 1, 2 ** 31),
+  },
+  'peer-joined': { peer: isPeer, role: (v) => ROLES.has(v) },
+  'peer-left': { peer: isPeer, reason: (v) => v === 'left' || v === 'lost' },
+  relay: { from: isPeer, sid: (v) => isInt(v, 0, MAX_SID), data: (v) => isString(v, MAX_PAYLOAD_CHARS) && v.length > 0 },
+  error: { code: (v) => ERRORS.has(v), message: (v) => isString(v, 4096) },
+  ping: {},
+  pong: {},
+};
+
+function exactKeys(object, keys) {
+  const own = Object.keys(object);
+  return own.length === keys.length && own.every((k) => keys.includes(k));
+}
+
+/**
+ * Decode and validate one frame from the server.
+ * @param {string} text
+ * @returns {{type: string} & Record<string, any>}
+ * @throws {ProtocolError} naming what is wrong
+ */
+export function parseServerFrame(text) {
+  if (typeof text !== 'string') throw new ProtocolError('a binary frame');
+  let message;
+  try {
+    message = JSON.parse(text);
+  } catch {
+    throw new ProtocolError('not JSON');
+  }
+  if (!message || typeof message !== 'object' || Array.isArray(message)) throw new ProtocolError('not an object');
+  const fields = Object.hasOwn(SERVER_FIELDS, message.type) ? SERVER_FIELDS[message.type] : null;
+  if (!fields) throw new ProtocolError(`unknown type ${JSON.stringify(String(message.type)).slice(0, 40)}`);
+  for (const key of Object.keys(message)) {
+    if (key !== 'type' && !Object.hasOwn(fields, key)) throw new ProtocolError(`${message.type}: unknown field ${key.slice(0, 40)}`);
+  }
+  for (const [key, check] of Object.entries(fields)) {
+    if (!Object.hasOwn(message, key) || !check(message[key])) throw new ProtocolError(`${message.type}: bad or missing ${key}`);
+  }
+  return message;
+}
+
+// --- sealed bodies (docs/protocol.md, section 2) ---------------------------------------------
+// What a peer of the room puts inside a sealed envelope. The seal proves it holds the link's
+// secret, not that it follows the protocol: its bodies are checked like any frame.
+
+/** Longest SDP accepted (a sealed payload is at most MAX_PAYLOAD_CHARS of base64). */
+export const MAX_SDP_CHARS = 49152;
+const isBool = (v) => v === true || v === false;
+const optional = (check) => Object.assign((v) => check(v), { optional: true });
+const isNullable = (check) => (v) => v === null || check(v);
+const CANDIDATE_FIELDS = {
+  candidate: (v) => isString(v, 1024),
+  sdpMid: isNullable((v) => isString(v, 64)),
+  sdpMLineIndex: isNullable((v) => isInt(v, 0, 1024)),
+  usernameFragment: isNullable((v) => isString(v, 256)),
+};
+const isCandidate = (v) =>
+  v !== null &&
+  typeof v === 'object' &&
+  !Array.isArray(v) &&
+  Object.entries(v).every(([key, value]) => Object.hasOwn(CANDIDATE_FIELDS, key) && CANDIDATE_FIELDS[key](value));
+
+const SEALED_FIELDS = {
+  hello: { role: optional((v) => v === ROLE.SENDER), live: optional(isBool), device: optional((v) => isString(v, 200)) },
+  offer: { sdp: (v) => isString(v, MAX_SDP_CHARS), fresh: optional(isBool), re: optional((v) => isInt(v, 0, MAX_SID)) },
+  answer: { sdp: (v) => isString(v, MAX_SDP_CHARS) },
+  cand: { c: isNullable(isCandidate) },
+  restart: { fresh: optional(isBool) },
+  bye: { reason: optional((v) => isString(v, 64)) },
+  alarm: {},
+};
+export const SEALED_KINDS = Object.freeze(Object.keys(SEALED_FIELDS));
+
+/**
+ * Validate an opened sealed body.
+ * @param {unknown} body
+ * @returns {{k: string} & Record<string, any>}
+ * @throws {ProtocolError}
+ */
+export function parseSealedBody(body) {
+  if (!body || typeof body !== 'object' || Array.isArray(body)) throw new ProtocolError('a sealed body that is not an object');
+  const fields = Object.hasOwn(SEALED_FIELDS, body.k) ? SEALED_FIELDS[body.k] : null;
+  if (!fields) throw new ProtocolError(`unknown sealed kind ${JSON.stringify(String(body.k)).slice(0, 40)}`);
+  for (const key of Object.keys(body)) {
+    if (key !== 'k' && !Object.hasOwn(fields, key)) throw new ProtocolError(`${body.k}: unknown field ${key.slice(0, 40)}`);
+  }
+  for (const [key, check] of Object.entries(fields)) {
+    const present = Object.hasOwn(body, key) && body[key] !== undefined;
+    if (present ? !check(body[key]) : !check.optional) throw new ProtocolError(`${body.k}: bad or missing ${key}`);
+  }
+  return body;
+}
