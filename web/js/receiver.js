@@ -23,6 +23,7 @@ import {
 import { RateMeter, formatBytes, toHex } from './util.js';
 import { BLOCK_SIZE, WireError, encodeControl, fileKey, parseControl } from './wire.js';
 import { FileState, ReceiveFile, SenderViolation, storageShortfallBytes, transferOutcome } from './transfer/receive-file.js';
+import { FINAL_PHASES, Phase, nextPhase } from './transfer/receive-phase.js';
 
 export const OPFS_ROOT = 'p2pshare';
 const MAX_BAD_BLOCKS = 3;
@@ -84,8 +85,8 @@ export class ReceiverController extends EventTarget {
     this.folder = null;
     this.folderName = '';
     this.sink = null;
-    /** 'idle' | 'connecting' | 'waiting-sender' | 'ready' | 'transferring' | 'done' | 'error' */
-    this.phase = 'connecting';
+    /** @type {string} a Phase (transfer/receive-phase.js); moved only by movePhase */
+    this.phase = Phase.CONNECTING;
     this.fatal = '';
     this.statusText = 'Connecting…';
     this.current = null; // {f, index, len, got} the block being received
@@ -101,7 +102,7 @@ export class ReceiverController extends EventTarget {
     signaling.addEventListener('welcome', (event) => {
       const sender = event.detail.peers.find((p) => p.role === 'sender');
       if (sender) this.senderArrived(sender.peer);
-      else if (!this.link?.channelOpen) this.setStatus('waiting-sender', "Waiting for the sender's page to connect…");
+      else if (!this.link?.channelOpen) this.setStatus(Phase.WAITING_SENDER, "Waiting for the sender's page to connect…");
     });
     signaling.addEventListener('peer-joined', (event) => {
       if (event.detail.role === 'sender') this.senderArrived(event.detail.peer);
@@ -110,7 +111,7 @@ export class ReceiverController extends EventTarget {
       if (event.detail.peer !== this.sender) return;
       this.senderPresent = false;
       if (!this.link?.channelOpen && !this.isFinal) {
-        this.setStatus('waiting-sender', "The sender's page is closed or offline. Waiting for it to come back…");
+        this.setStatus(Phase.WAITING_SENDER, "The sender's page is closed or offline. Waiting for it to come back…");
       }
     });
     sealed.addEventListener('message', (event) => this.onSealed(event.detail));
@@ -118,7 +119,13 @@ export class ReceiverController extends EventTarget {
   }
 
   get isFinal() {
-    return this.phase === 'done' || this.phase === 'error';
+    return FINAL_PHASES.includes(this.phase);
+  }
+
+  /** Move to `phase` with `text` on the status line; IllegalTransition if the table forbids it. */
+  movePhase(phase, text, why = 'status') {
+    this.phase = nextPhase(this.phase, phase, why);
+    this.statusText = text;
   }
 
   /** Load what an earlier page of this tab (or another tab) kept for this room. */
@@ -133,10 +140,10 @@ export class ReceiverController extends EventTarget {
     return this;
   }
 
+  /** A status from the connection's events: ignored once the transfer has ended. */
   setStatus(phase, text) {
-    if (this.isFinal && phase !== 'error') return;
-    this.phase = phase;
-    this.statusText = text;
+    if (this.isFinal && phase !== Phase.ERROR) return;
+    this.movePhase(phase, text);
     this.changed();
   }
 
@@ -150,8 +157,7 @@ export class ReceiverController extends EventTarget {
 
   fail(text) {
     this.fatal = text;
-    this.phase = 'error';
-    this.statusText = text;
+    this.movePhase(Phase.ERROR, text, 'fail');
     this.link?.close();
     this.link = null;
     this.changed();
@@ -163,7 +169,7 @@ export class ReceiverController extends EventTarget {
     this.sender = peer;
     this.senderPresent = true;
     if (this.isFinal) return;
-    if (!this.link?.channelOpen) this.setStatus('connecting', 'Connecting to the sender…');
+    if (!this.link?.channelOpen) this.setStatus(Phase.CONNECTING, 'Connecting to the sender…');
     this.sendHello();
   }
 
@@ -205,7 +211,7 @@ export class ReceiverController extends EventTarget {
   }
 
   onSecurity({ kind }) {
-    if (this.phase === 'error') return;
+    if (this.phase === Phase.ERROR) return;
     if (kind === 'wrong-key') {
       this.fail("This link's key does not match the sender's. Ask the sender for the whole link again.");
       this.signaling.stop();
@@ -223,7 +229,7 @@ export class ReceiverController extends EventTarget {
     this.closeSink();
     const text =
       reason === 'cancelled' ? 'The sender cancelled your download.' : 'The sender stopped sharing. Files already marked verified are complete.';
-    if (this.phase === 'done') this.statusText = text;
+    if (this.phase === Phase.DONE) this.movePhase(Phase.DONE, text, 'sender left');
     else this.fail(text);
     this.link?.close();
     this.link = null;
@@ -243,7 +249,7 @@ export class ReceiverController extends EventTarget {
       if (link !== this.link || this.isFinal) return;
       this.current = null;
       this.setStatus(
-        'connecting',
+        Phase.CONNECTING,
         this.senderPresent ? 'Connection lost. Reconnecting…' : "The sender's page is closed or offline. Waiting for it to come back…",
       );
       // If the sender is still there but our channel is gone, ask it for a new connection.
@@ -292,7 +298,7 @@ export class ReceiverController extends EventTarget {
     };
     this.awaitingStart = false;
     this.current = null;
-    this.setStatus(this.accepted ? 'transferring' : 'ready', this.accepted ? 'Connected. Resuming…' : 'Connected.');
+    this.setStatus(this.accepted ? Phase.TRANSFERRING : Phase.READY, this.accepted ? 'Connected. Resuming…' : 'Connected.');
   }
 
   onControl(channel, message) {
@@ -356,15 +362,15 @@ export class ReceiverController extends EventTarget {
       );
     }
     this.checkMemoryFallback();
-    if (this.phase === 'done' && this.files.some((f) => f.status !== 'verified')) {
+    if (this.phase === Phase.DONE && this.files.some((f) => f.status !== FileState.VERIFIED)) {
       // The sender added files after we finished: they need a new Accept.
       this.accepted = false;
       this.wantsSent = 0;
-      this.phase = 'ready';
+      this.movePhase(Phase.READY, 'Ready. Press Accept to download.', 'more files');
       this.notice('info', 'The sender added more files.');
     }
     if (this.accepted && !this.isFinal) this.sendWant();
-    else if (!this.isFinal) this.setStatus('ready', 'Ready. Press Accept to download.');
+    else if (!this.isFinal) this.setStatus(Phase.READY, 'Ready. Press Accept to download.');
     this.changed();
   }
 
@@ -454,7 +460,7 @@ export class ReceiverController extends EventTarget {
     const channel = this.link?.channel;
     if (!channel || channel.readyState !== 'open' || !this.manifest) return;
     if (this.manifest.missing) {
-      this.setStatus('waiting-sender', 'The sender is adding the files again after a reload. Waiting…');
+      this.setStatus(Phase.WAITING_SENDER, 'The sender is adding the files again after a reload. Waiting…');
     }
     const wanted = [];
     this.files.forEach((file, f) => {
@@ -477,7 +483,7 @@ export class ReceiverController extends EventTarget {
     this.wantsSent++;
     this.ensureSink();
     channel.send(encodeControl({ t: 'want', files: wanted }));
-    if (!this.manifest.missing) this.setStatus('transferring', 'Receiving…');
+    if (!this.manifest.missing) this.setStatus(Phase.TRANSFERRING, 'Receiving…');
   }
 
   ensureSink() {
@@ -677,11 +683,14 @@ export class ReceiverController extends EventTarget {
     file.from = file.info.size;
     file.received = file.info.size;
     this.changed();
+    file.delivering = true; // the transfer is not done while a hand-over is under way
     try {
       await this.deliver(file, blob);
     } catch (error) {
       file.error = `verified, but could not be saved: ${error.message}`;
       this.notice('error', `${file.info.path} was received and verified, but could not be saved: ${error.message}`);
+    } finally {
+      file.delivering = false;
     }
     await this.persist();
     this.finishIfAllFinal();
@@ -776,7 +785,9 @@ export class ReceiverController extends EventTarget {
   }
 
   finishAll() {
+    if (this.phase === Phase.ERROR) return; // ended already (disk full, tampering): stays so
     const failed = this.files.filter((f) => f.status === FileState.FAILED);
+    if (!failed.length && this.files.some((f) => f.delivering)) return; // its hand-over ends it
     const undelivered = this.files.filter((f) => !f.delivered);
     try {
       this.link?.channel?.send(encodeControl({ t: 'done' }));
@@ -787,13 +798,13 @@ export class ReceiverController extends EventTarget {
       this.fail(`${failed.length} file(s) failed verification and were not kept as complete. Ask the sender to share them again.`);
     } else if (undelivered.length) {
       // Verified, but not handed over (a folder's permission was withdrawn, say): not "done".
-      this.phase = 'error';
-      this.statusText = `All files received and verified, but ${undelivered.length} could not be saved: use its Save button.`;
+      const text = `All files received and verified, but ${undelivered.length} could not be saved: use its Save button.`;
+      this.movePhase(Phase.ERROR, text, 'undelivered');
     } else {
-      this.phase = 'done';
-      this.statusText = this.folder
+      const text = this.folder
         ? `All files received and verified, saved in “${this.folderName}”.`
         : 'All files received and verified, and handed to your downloads. If one is missing there, use its Save button.';
+      this.movePhase(Phase.DONE, text, 'all verified');
     }
     this.persist();
     this.changed();
@@ -839,9 +850,9 @@ export class ReceiverController extends EventTarget {
 
   /** waiting | transferring | done | error, for the page's transfer-state. */
   get aggregateState() {
-    if (this.phase === 'error') return 'error';
-    if (this.phase === 'done') return 'done';
-    if (this.accepted && this.wantsSent && this.files.some((f) => f.status !== 'verified')) return 'transferring';
+    if (this.phase === Phase.ERROR) return 'error';
+    if (this.phase === Phase.DONE) return 'done';
+    if (this.accepted && this.wantsSent && this.files.some((f) => f.status !== FileState.VERIFIED)) return 'transferring';
     return 'waiting';
   }
 

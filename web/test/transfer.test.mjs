@@ -328,3 +328,18 @@ test('before Accept, the space the offer needs is compared with the storage esti
   assert.equal(storageShortfallBytes(100, {}), 0); // no estimate: nothing to say
   assert.equal(storageShortfallBytes(100, { quota: 1000 }), -900);
 });
+
+test("the receiving page's phase moves only as its table says; final phases stay final", async () => {
+  const { FINAL_PHASES, PHASE_TRANSITIONS, Phase, nextPhase } = await import('../js/transfer/receive-phase.js');
+  for (const from of Object.values(Phase)) {
+    for (const to of Object.values(Phase)) {
+      if (PHASE_TRANSITIONS[from].includes(to)) assert.equal(nextPhase(from, to, 'test'), to);
+      else assert.throws(() => nextPhase(from, to, 'test'), IllegalTransition, `${from} -> ${to}`);
+    }
+  }
+  // The one way out of done is more files to accept; nothing leaves an error.
+  assert.deepEqual([...PHASE_TRANSITIONS[Phase.DONE]].sort(), [Phase.DONE, Phase.ERROR, Phase.READY].sort());
+  assert.deepEqual(PHASE_TRANSITIONS[Phase.ERROR], [Phase.ERROR]);
+  assert.deepEqual(FINAL_PHASES, [Phase.DONE, Phase.ERROR]);
+  assert.throws(() => nextPhase('idle', Phase.READY, 'test'), IllegalTransition);
+});
