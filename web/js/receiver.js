@@ -7,19 +7,17 @@
 // block chain as proof, and the sender sends only the rest.
 //
 // Events: 'change' (re-render), 'notice' (detail: {level, text}).
+//
+// Why this module is over ~300 lines: it is still the whole receiving shell (signaling and
+// link repair, the sink worker, persistence, the status text). The rules it applies moved
+// out (transfer/receive-file.js, receive-phase.js, paths.js; delivery.js); the peer session
+// shared with the sender and the persistence are the next to go (issue 11's remaining part).
 
 import { PeerLink } from './peer.js';
 import { digest } from './hashing.js';
 import * as store from './store.js';
-import {
-  MEMORY_CAP_BYTES,
-  SinkClient,
-  downloadBlob,
-  opfsFile,
-  removeOpfsDir,
-  saveToFolder,
-  storageCapabilities,
-} from './sink.js';
+import { deliverFile, downloadName, fileBlob, saveZip } from './delivery.js';
+import { MEMORY_CAP_BYTES, SinkClient, downloadBlob, removeOpfsDir, storageCapabilities } from './sink.js';
 import { RateMeter, formatBytes, toHex } from './util.js';
 import { BLOCK_SIZE, WireError, encodeControl, fileKey, parseControl } from './wire.js';
 import { FileState, ReceiveFile, SenderViolation, storageShortfallBytes, transferOutcome } from './transfer/receive-file.js';
@@ -699,50 +697,28 @@ export class ReceiverController extends EventTarget {
 
   async deliver(file, blob) {
     if (blob) file.blob = blob; // the in-memory fallback: keep it for "Save again"
-    if (file.delivered) return;
-    const source = await this.fileBlob(file);
-    if (this.folder) {
-      if ((await this.folder.queryPermission?.({ mode: 'readwrite' })) !== 'granted') {
-        throw new Error(`no permission to write into “${this.folderName}”; use “Download into a folder…” again`);
-      }
-      await saveToFolder(this.folder, file.info.path, source);
-      if (this.mode === 'opfs') this.sink?.post({ op: 'close', id: -1, remove: true, dir: this.dir, name: file.name });
-      file.savedToFolder = true;
-    } else {
-      downloadBlob(source, file.info.path.split('/').pop());
-    }
-    file.delivered = true;
-  }
-
-  /** A verified file's bytes: disk-backed from OPFS, or the in-memory Blob. */
-  async fileBlob(file) {
-    return file.blob ?? (await opfsFile(this.dir, file.name));
+    await deliverFile(file, {
+      folder: this.folder,
+      folderName: this.folderName,
+      dir: this.dir,
+      removeStored: (name) => {
+        if (this.mode === 'opfs') this.sink?.post({ op: 'close', id: -1, remove: true, dir: this.dir, name });
+      },
+    });
   }
 
   /** Hand one verified file to the downloads again (its row's Save button). */
   async saveAgain(file) {
-    downloadBlob(await this.fileBlob(file), file.info.path.split('/').pop());
+    downloadBlob(await fileBlob(file, this.dir), downloadName(file.info.path));
   }
 
-  /**
-   * Every verified file in one ZIP, folders kept: one download instead of many. Nothing is
-   * read into memory but the CRC-32 pass; `onProgress(fraction)` reports it.
-   */
-  async saveZip(onProgress = () => {}) {
-    const { crc32OfBlob, zipParts } = await import('./zip.js');
-    const files = this.files.filter((f) => f.status === 'verified');
-    const total = files.reduce((n, f) => n + f.info.size, 0) || 1;
-    let done = 0;
-    const entries = [];
-    for (const file of files) {
-      const data = await this.fileBlob(file);
-      const crc = await crc32OfBlob(data, (n) => onProgress((done + n) / total));
-      done += file.info.size;
-      entries.push({ path: file.info.path, data, crc, mtime: file.info.mtime });
-    }
-    const top = new Set(files.map((f) => f.info.path.split('/')[0]));
-    const name = top.size === 1 && files[0].info.path.includes('/') ? `${[...top][0]}.zip` : 'p2pshare-files.zip';
-    downloadBlob(new Blob(zipParts(entries), { type: 'application/zip' }), name);
+  /** Every verified file in one ZIP (delivery.js); `onProgress(fraction)` reports the CRC pass. */
+  saveZip(onProgress = () => {}) {
+    return saveZip(
+      this.files.filter((f) => f.status === FileState.VERIFIED),
+      this.dir,
+      onProgress,
+    );
   }
 
   fileFailed(file, id, reason, wireReason = 'hash-mismatch') {
