@@ -23,7 +23,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from tests.browser.harness import Person, ServerProcess, launch, sha256_file
 
 SELECTED_PAIR = """async () => {
-  const pc = globalThis.__testPeerConnections.findLast((c) => c.connectionState === 'connected');
+  const made = globalThis.__testPeerConnections;
+  const pc = made.findLast((c) => c.connectionState === 'connected')
+    ?? made.findLast((c) => c.connectionState !== 'closed');
   if (!pc) return null;
   const stats = await pc.getStats();
   let pair = null;

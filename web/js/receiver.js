@@ -20,7 +20,14 @@ import { deliverFile, downloadName, fileBlob, saveZip } from './delivery.js';
 import { MEMORY_CAP_BYTES, SinkClient, downloadBlob, removeOpfsDir, storageCapabilities } from './sink.js';
 import { RateMeter, formatBytes, toHex } from './util.js';
 import { BLOCK_SIZE, WireError, encodeControl, fileKey, parseControl } from './wire.js';
-import { FileState, ReceiveFile, SenderViolation, storageShortfallBytes, transferOutcome } from './transfer/receive-file.js';
+import {
+  FileState,
+  IllegalTransition,
+  ReceiveFile,
+  SenderViolation,
+  storageShortfallBytes,
+  transferOutcome,
+} from './transfer/receive-file.js';
 import { FINAL_PHASES, Phase, nextPhase } from './transfer/receive-phase.js';
 
 export const OPFS_ROOT = 'p2pshare';
@@ -88,6 +95,7 @@ export class ReceiverController extends EventTarget {
     this.fatal = '';
     this.statusText = 'Connecting…';
     this.current = null; // {f, index, len, got} the block being received
+    this.openSeq = 0; // numbers the sink worker opens (files[i].openSeq: the current one's)
     this.awaitingStart = false;
     this.wantsSent = 0;
     this.resumedFrom = 0;
@@ -324,6 +332,12 @@ export class ReceiverController extends EventTarget {
   }
 
   async onManifest(message) {
+    // A sender only ever adds files at the end: the files (and the sink's ids, their indices)
+    // we know keep their places. A list that moves or drops one is the sender's violation.
+    if (!this.files.every((known, f) => message.files[f] && fileKey(message.files[f]) === known.key)) {
+      this.fail("The sender's page changed its file list during the transfer (files moved or removed), so it was stopped. Ask the sender to share again.");
+      return;
+    }
     const sameOffer = this.manifest?.id === message.id;
     this.manifest = { id: message.id, files: message.files, missing: message.missing ?? 0 };
     if (!sameOffer) {
@@ -501,9 +515,14 @@ export class ReceiverController extends EventTarget {
     for (const file of this.files) file.opened = false;
   }
 
+  /** Whether file data may arrive now: only after Accept, once a want went out. */
+  get receiving() {
+    return this.accepted && this.wantsSent > 0 && this.sink !== null;
+  }
+
   onStart({ f, from }) {
     const file = this.files[f];
-    if (!file || file.engine.isFinal || file.engine.state === FileState.VERIFYING) return;
+    if (!this.receiving || !file || file.engine.isFinal || file.engine.state === FileState.VERIFYING) return;
     try {
       file.engine.start(from);
     } catch (error) {
@@ -516,7 +535,8 @@ export class ReceiverController extends EventTarget {
     const fromBytes = Math.min(from * BLOCK_SIZE, file.info.size);
     file.expectFrom = fromBytes;
     if (file.opened && fromBytes === file.from) {
-      this.changed(); // the worker holds exactly this: carry on
+      file.engine.opened(file.from); // the worker holds exactly this: carry on
+      this.changed();
       return;
     }
     if (file.opened) this.sink.post({ op: 'close', id: f });
@@ -526,8 +546,10 @@ export class ReceiverController extends EventTarget {
     }
     file.from = file.saved.from;
     file.received = file.from;
+    file.openSeq = ++this.openSeq; // replies to earlier opens of this file are stale from now
     this.sink.post({
       op: 'open',
+      seq: file.openSeq,
       id: f,
       dir: this.dir,
       name: file.name,
@@ -539,23 +561,29 @@ export class ReceiverController extends EventTarget {
     this.changed();
   }
 
-  onOpened({ id, from, chain, state }) {
+  /** The file a sink reply is about, or null if it answers an open since replaced. */
+  replyFile({ id, seq }) {
     const file = this.files[id];
+    return file && seq === file.openSeq ? file : null;
+  }
+
+  onOpened(reply) {
+    const file = this.replyFile(reply);
     if (!file || file.engine.state !== FileState.RECEIVING) return;
-    file.engine.opened(from);
+    const { id, from, chain, state } = reply;
+    const complete = file.engine.opened(from);
     file.from = from;
     file.received = from;
     file.chain = chain;
     file.state = state;
-    if (from !== file.expectFrom) {
-      // Less was on disk than recorded (storage cleared?): ask again from what is really there.
-      file.saved = { from, state, chain };
-      this.sendWant();
-    }
+    file.saved = { from, state, chain }; // what the worker really holds, durable
+    // Less was on disk than recorded (storage cleared?): ask again from what is really there.
+    if (from !== file.expectFrom) this.sendWant();
+    else if (complete) this.verifyWhole(file, id);
   }
 
   onBlock({ f, i, len, h }) {
-    if (this.awaitingStart) return;
+    if (this.awaitingStart || !this.receiving) return;
     const file = this.files[f];
     if (!file?.opened || file.engine.state !== FileState.RECEIVING) return;
     try {
@@ -565,7 +593,7 @@ export class ReceiverController extends EventTarget {
       return;
     }
     this.current = { f, index: i, len, got: 0 };
-    this.sink.post({ op: 'block', id: f, index: i, len, expected: h });
+    this.sink.post({ op: 'block', seq: file.openSeq, id: f, index: i, len, expected: h });
   }
 
   onBytes(buffer) {
@@ -588,7 +616,7 @@ export class ReceiverController extends EventTarget {
     }
     current.got += buffer.byteLength;
     file.received += buffer.byteLength;
-    this.sink.post({ op: 'write', id: current.f, bytes: buffer }, [buffer]);
+    this.sink.post({ op: 'write', seq: file.openSeq, id: current.f, bytes: buffer }, [buffer]);
     if (complete) this.current = null;
     this.throttledChange();
   }
@@ -614,10 +642,18 @@ export class ReceiverController extends EventTarget {
     }
   }
 
-  onVerified({ id, index, durable, from, state, chain }) {
-    const file = this.files[id];
+  onVerified(reply) {
+    const file = this.replyFile(reply);
     if (!file || file.engine.state !== FileState.RECEIVING) return;
-    const complete = file.engine.blockVerified(from);
+    const { id, index, durable, from, state, chain } = reply;
+    let complete;
+    try {
+      complete = file.engine.blockVerified(from);
+    } catch (error) {
+      if (!(error instanceof IllegalTransition)) throw error;
+      this.fileFailed(file, id, `could not be written in order (${error.message})`, 'write-error');
+      return;
+    }
     file.from = from;
     file.state = state;
     file.chain = chain;
@@ -636,13 +672,14 @@ export class ReceiverController extends EventTarget {
 
   /** Every block is verified and the sender's `eof` is in: check the whole-file SHA-256. */
   verifyWhole(file, id) {
-    this.sink.post({ op: 'finish', id, expected: file.engine.expectedSha256 });
+    this.sink.post({ op: 'finish', seq: file.openSeq, id, expected: file.engine.expectedSha256 });
     this.changed();
   }
 
-  onBadBlock({ id, index }) {
-    const file = this.files[id];
+  onBadBlock(reply) {
+    const file = this.replyFile(reply);
     if (!file || file.engine.state !== FileState.RECEIVING) return;
+    const { id, index } = reply;
     file.engine.blockBad();
     file.badBlocks++;
     file.received = file.from;
@@ -655,7 +692,7 @@ export class ReceiverController extends EventTarget {
   }
 
   onEof({ f, sha256 }) {
-    if (this.awaitingStart) return;
+    if (this.awaitingStart || !this.receiving) return;
     const file = this.files[f];
     if (!file?.opened || file.engine.state !== FileState.RECEIVING) return;
     let complete;
@@ -669,9 +706,10 @@ export class ReceiverController extends EventTarget {
     this.changed();
   }
 
-  async onFinished({ id, ok, blob }) {
-    const file = this.files[id];
+  async onFinished(reply) {
+    const file = this.replyFile(reply);
     if (!file || file.engine.state !== FileState.VERIFYING) return;
+    const { id, ok, blob } = reply;
     file.opened = false;
     file.engine.finished(ok);
     if (!ok) {
@@ -752,9 +790,15 @@ export class ReceiverController extends EventTarget {
       return;
     }
     if (kind === 'state') {
-      // Bytes that did not fit what we expected (a restart raced with data in flight): resync.
+      const file = this.files[id];
+      if (file?.engine.state === FileState.VERIFYING) {
+        this.fileFailed(file, id, `could not be checked (${message})`, 'write-error');
+        return;
+      }
+      // Bytes that did not fit what we expected (a restart raced with data in flight): resync,
+      // once: the writes still queued behind it fail alike, and one want answers them all.
       console.warn('sink out of step, resyncing:', message);
-      this.sendWant();
+      if (!this.awaitingStart) this.sendWant();
       return;
     }
     this.fail(`Could not write the file: ${message}. Check free space and try again.`);

@@ -342,6 +342,9 @@ export class SenderController extends EventTarget {
     if (link !== r.link) return;
     r.restarts = 0;
     if (['connecting', 'gone'].includes(r.status)) r.status = 'connected';
+    clearTimeout(r.wantTimer); // wants waiting for the old channel are void
+    r.wantTimer = null;
+    r.wantGate.reset();
     channel.onmessage = (event) => {
       if (typeof event.data !== 'string') return;
       let message;
@@ -419,7 +422,10 @@ export class SenderController extends EventTarget {
     clearTimeout(r.wantTimer);
     r.wantTimer = setTimeout(() => {
       r.wantTimer = null;
-      if (channel.readyState !== 'open' || this.stopped) return;
+      if (channel.readyState !== 'open' || this.stopped) {
+        r.wantGate.reset(); // else every later want would wait for a timer that never comes
+        return;
+      }
       const { act, retryInMs } = r.wantGate.due(Date.now());
       if (act) this.startSending(r, channel, act);
       else if (retryInMs !== null) this.scheduleWant(r, channel, retryInMs);

@@ -8,7 +8,8 @@
 // Every block is checked against the SHA-256 the sender announced before it is written and
 // fed to the whole-file hash; a bad block is dropped and reported, nothing else changes.
 //
-// Requests (postMessage {op, id, ...}) and replies ({op, id, ...}):
+// Requests (postMessage {op, id, seq, ...}) and replies ({op, id, seq, ...}); `seq` numbers
+// the page's opens of a file, so that replies to an open it has since replaced are dropped:
 //   open     {id, dir, name, size, mode: 'opfs'|'memory', from, state, chain}
 //            -> opened {id, from, chain}      from: verified bytes kept (may be less than asked)
 //   block    {id, index, len, expected}       announce the next block
@@ -29,12 +30,25 @@ const MEMORY_PART_BYTES = 16 << 20;
 const files = new Map();
 let queue = Promise.resolve();
 
+/** The `seq` of the request being handled (requests run one at a time), echoed in replies. */
+let currentSeq = 0;
+
+/** Every reply carries the `seq` of the open it belongs to: the page drops a closed one's. */
+function reply(message) {
+  self.postMessage({ ...message, seq: currentSeq });
+}
+
 self.onmessage = (event) => {
   const request = event.data;
-  queue = queue.then(() => handle(request)).catch((error) => {
-    const kind = error?.name === 'QuotaExceededError' ? 'disk-full' : error?.kind ?? 'write-error';
-    self.postMessage({ op: 'error', id: request.id, kind, message: String(error?.message ?? error) });
-  });
+  queue = queue
+    .then(() => {
+      currentSeq = request.seq ?? 0;
+      return handle(request);
+    })
+    .catch((error) => {
+      const kind = error?.name === 'QuotaExceededError' ? 'disk-full' : error?.kind ?? 'write-error';
+      reply({ op: 'error', id: request.id, kind, message: String(error?.message ?? error) });
+    });
 };
 
 async function handle(request) {
@@ -113,7 +127,7 @@ async function open({ id, dir, name, size, mode, from = 0, state = null, chain =
     file.chain = CHAIN_START;
   }
   files.set(id, file);
-  self.postMessage({ op: 'opened', id, from: file.from, chain: toHex(file.chain), state: file.hasher.save() });
+  reply({ op: 'opened', id, from: file.from, chain: toHex(file.chain), state: file.hasher.save() });
 }
 
 /** Rebuild the whole-file hash and the block chain from the first `keep` bytes on disk. */
@@ -165,7 +179,7 @@ async function write({ id, bytes }) {
   file.block = null;
   const actual = toHex(await digest(block.buffer));
   if (actual !== block.expected) {
-    self.postMessage({ op: 'bad-block', id, index: block.index });
+    reply({ op: 'bad-block', id, index: block.index });
     return;
   }
   const offset = block.index * BLOCK_SIZE;
@@ -189,7 +203,7 @@ async function write({ id, bytes }) {
     file.blocksSinceFlush = 0;
     durable = true;
   }
-  self.postMessage({
+  reply({
     op: 'verified',
     id,
     index: block.index,
@@ -224,7 +238,7 @@ async function finish({ id, expected }) {
     file.parts = [];
   }
   files.delete(id);
-  self.postMessage({ op: 'finished', id, ok, sha256, blob });
+  reply({ op: 'finished', id, ok, sha256, blob });
 }
 
 async function close({ id, remove = false, dir = [], name = '' }) {
@@ -240,5 +254,5 @@ async function close({ id, remove = false, dir = [], name = '' }) {
       // already gone
     }
   }
-  self.postMessage({ op: 'closed', id });
+  reply({ op: 'closed', id });
 }

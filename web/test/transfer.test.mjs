@@ -182,7 +182,8 @@ test('a file is verified only after its whole-file hash matched; a mismatch fail
   const empty = new ReceiveFile(0);
   empty.start(0);
   assert.throws(() => empty.blockHeader(0, 0), SenderViolation);
-  assert.equal(empty.eof('e'.repeat(64)), true);
+  assert.equal(empty.eof('e'.repeat(64)), false); // the sink has not opened it yet
+  assert.equal(empty.opened(0), true);
 });
 
 test('a bad block drops the pending eof: the resend must end the file again', () => {
@@ -193,6 +194,7 @@ test('a bad block drops the pending eof: the resend must end the file again', ()
   file.eof('f'.repeat(64));
   file.blockBad();
   file.start(0);
+  file.opened(0);
   sendBlock(file, 0, MIB);
   assert.equal(file.blockVerified(MIB), false); // no eof yet for this pass
   assert.equal(file.eof('f'.repeat(64)), true);
@@ -248,12 +250,25 @@ test('paths a receiver must refuse are refused, with a reason', () => {
     'a\\b': /Windows does not allow/,
     '': /empty name/,
     'x\uD800': /not valid text/,
+    'foo\u2215bar.txt': /U\+2215/, // looks like a folder, is not
+    'a\uFF0Fb': /U\+FF0F/,
+    'a\u2028b': /U\+2028/,
+    'a\u034Fb': /U\+034F/,
+    'x\u{E0041}y': /U\+E0041/, // a tag character: hidden text
+    '\u200Dx': /U\+200D/, // a joiner with nothing to join
+    'x\u200C/y': /U\+200C/,
+    'a\u200C\u200Cb': /U\+200C/,
   };
   for (const [path, reason] of Object.entries(refused)) {
     assert.match(pathProblem(path) ?? 'accepted', reason, JSON.stringify(path));
     assert.equal(pathProblem(portablePath(path)), null, `portable form of ${JSON.stringify(path)}`);
   }
-  for (const path of ['a.txt', 'folder/sub/b.tar.gz', 'cons/x', 'Ω.txt', '日本語/ファイル.txt', '.hidden', 'console.log']) {
+  const ordinary = [
+    'a.txt', 'folder/sub/b.tar.gz', 'cons/x', 'Ω.txt', '日本語/ファイル.txt', '.hidden', 'console.log',
+    '👨\u200D👩\u200D👧.png', 'می\u200Cخواهم.pdf', '🏳️\u200D🌈.jpg', '1\u20442 cup.txt', 'a #1 & 50% (final).doc',
+    '🏴\u{E0067}\u{E0062}\u{E0073}\u{E0063}\u{E0074}\u{E007F}.png',
+  ];
+  for (const path of ordinary) {
     assert.equal(pathProblem(path), null, path);
   }
   assert.equal(pathProblem('x'.repeat(MAX_COMPONENT_BYTES)), null);
@@ -342,4 +357,38 @@ test("the receiving page's phase moves only as its table says; final phases stay
   assert.deepEqual(PHASE_TRANSITIONS[Phase.ERROR], [Phase.ERROR]);
   assert.deepEqual(FINAL_PHASES, [Phase.DONE, Phase.ERROR]);
   assert.throws(() => nextPhase('idle', Phase.READY, 'test'), IllegalTransition);
+});
+
+test('after a restart, what the sink held before does not count until it has opened again', () => {
+  // A stale "verified" for the old open must not complete the file for the new one.
+  const file = new ReceiveFile(2 * MIB);
+  file.start(0);
+  file.opened(0);
+  sendBlock(file, 0, MIB);
+  file.blockVerified(MIB);
+  sendBlock(file, 1, MIB);
+  file.start(2); // the sender says: you hold both (it read our chain); the sink re-opens
+  assert.equal(file.eof('a'.repeat(64)), false);
+  assert.throws(() => file.blockVerified(2 * MIB), IllegalTransition); // a reply from before
+  assert.equal(file.state, FileState.RECEIVING);
+  assert.equal(file.opened(MIB), false); // it really holds one block: not complete
+  assert.equal(file.state, FileState.RECEIVING);
+  const whole = new ReceiveFile(MIB);
+  whole.start(0);
+  whole.opened(0);
+  sendBlock(whole, 0, MIB);
+  whole.blockVerified(MIB);
+  whole.start(1);
+  assert.equal(whole.eof('b'.repeat(64)), false);
+  assert.equal(whole.opened(MIB), true); // it holds all of it, and the eof is in: verify now
+  assert.equal(whole.state, FileState.VERIFYING);
+});
+
+test('a want waiting when its channel closed does not hold up the next channel', () => {
+  const gate = new WantGate(0);
+  for (let n = 0; n < WANT_BURST; n++) assert.ok(gate.offer([{ f: 0, from: n }], 0).act);
+  assert.ok(gate.offer([{ f: 0, from: 99 }], 0).retryInMs > 0); // waits for a token
+  gate.reset(); // the channel closed before the timer fired
+  assert.deepEqual(gate.offer([{ f: 0, from: 0 }], 0).retryInMs > 0, true); // a timer again, not silence
+  assert.deepEqual(gate.due(1000).act, [{ f: 0, from: 0 }]);
 });

@@ -76,6 +76,11 @@ export class WantGate {
     return first ? { retryInMs: this.bucket.waitMs(nowMs) } : { retryInMs: null };
   }
 
+  /** Forget the waiting want (its channel closed; a new channel brings new wants). */
+  reset() {
+    this.waiting = null;
+  }
+
   /** The timer the last `offer` asked for fired: the waiting want, if a token is there now. */
   due(nowMs) {
     if (this.waiting === null) return { act: null, retryInMs: null };

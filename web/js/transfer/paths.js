@@ -22,10 +22,16 @@ export class PathError extends Error {
 
 // Device names Windows reserves in every folder, with or without an extension (CON, nul.txt).
 const WINDOWS_RESERVED = /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³]|conin\$|conout\$)(\..*)?$/i;
-// C0 and C1 controls and DEL; bidi controls (U+202A-202E, U+2066-2069, LRM/RLM, ALM);
-// zero-width and invisible formatting characters (ZWSP, ZWNJ, ZWJ, WJ, BOM, soft hyphen, ...).
+// C0 and C1 controls and DEL; bidi controls (U+202A-202E, U+2066-2069, LRM/RLM, ALM); line and
+// paragraph separators; invisible formatting characters (ZWSP, WJ, BOM, soft hyphen, CGJ, ...);
+// slashes and backslashes that look like path separators but are not (U+2215, U+FF0F, ...).
+// ZWNJ and ZWJ are allowed between two visible characters (Persian words, emoji sequences).
 const FORBIDDEN_CHARS =
-  /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f\u3164\ufeff\uffa0\ufff9-\ufffb]/u;
+  /[\u0000-\u001f\u007f-\u009f\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b\u200e\u200f\u2028-\u202e\u2060-\u206f\u2215\u2216\u29f8\u3164\ufeff\uff0f\uff3c\uffa0\ufff9-\ufffb]/u;
+const MISPLACED_JOINER = /(?:^|\/)[\u200c\u200d]|[\u200c\u200d](?:$|\/)|[\u200c\u200d]{2}/u;
+// Tag characters hide text; the one use people have is a subdivision flag (🏴 + tags + cancel).
+const TAG_CHARS = /[\u{e0000}-\u{e007f}]/u;
+const FLAG_SEQUENCES = /\u{1f3f4}[\u{e0020}-\u{e007e}]+\u{e007f}/gu;
 // Characters Windows does not allow in names (the ':' also opens an NTFS stream: a.txt:x).
 const WINDOWS_FORBIDDEN = /[<>:"|?*\\]/;
 const FORBIDDEN_CHARS_ALL = new RegExp(FORBIDDEN_CHARS.source, 'gu');
@@ -44,10 +50,11 @@ export function pathProblem(path) {
   if (typeof path !== 'string' || path === '') return 'an empty name';
   if (LONE_SURROGATE.test(path)) return 'a name that is not valid text';
   if (utf8.encode(path).length > MAX_PATH_BYTES) return `a path over ${MAX_PATH_BYTES} bytes`;
-  const hidden = path.match(FORBIDDEN_CHARS);
+  const hidden = path.match(FORBIDDEN_CHARS) ?? path.match(MISPLACED_JOINER) ?? path.replace(FLAG_SEQUENCES, '').match(TAG_CHARS);
   if (hidden) {
-    const code = hidden[0].codePointAt(0).toString(16).toUpperCase().padStart(4, '0');
-    return `an invisible or control character (U+${code}) in a name`;
+    const char = hidden[0].replace('/', '');
+    const code = char.codePointAt(0).toString(16).toUpperCase().padStart(4, '0');
+    return `an invisible, control or look-alike character (U+${code}) in a name`;
   }
   if (path.startsWith('/')) return 'an absolute path';
   if (/^[a-z]:/i.test(path)) return 'a drive letter';
@@ -115,7 +122,9 @@ export function portablePath(path) {
   const parts = String(path)
     .replace(LONE_SURROGATE_ALL, '')
     .replace(FORBIDDEN_CHARS_ALL, '')
+    .replace(/[\u{e0000}-\u{e007f}]/gu, (tag, at, text) => (pathProblem(text) === null ? tag : ''))
     .split('/')
+    .map((part) => part.replace(/^[\u200c\u200d]+|[\u200c\u200d]+$/gu, '').replace(/[\u200c\u200d]{2,}/gu, '\u200d'))
     .filter((part) => part !== '' && part !== '.' && part !== '..')
     .map((part) => {
       let name = part.replace(WINDOWS_FORBIDDEN_ALL, '_');

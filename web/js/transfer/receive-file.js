@@ -80,6 +80,8 @@ export class ReceiveFile {
     this.current = null;
     /** @type {string|null} the whole-file SHA-256 from `eof`, hex */
     this.expectedSha256 = null;
+    /** whether the sink holds this file as of the latest start (what `verifiedBytes` is about) */
+    this.isOpen = verified;
     this.failure = '';
   }
 
@@ -96,12 +98,18 @@ export class ReceiveFile {
     this.nextBlock = fromBlock;
     this.current = null;
     this.expectedSha256 = null;
+    this.isOpen = false; // until the sink says what it holds for this start
   }
 
-  /** What the sink worker really holds once opened (may be less than asked for). */
+  /**
+   * What the sink worker really holds once opened for the latest start (may be less than
+   * asked for). Returns true if that completes a file whose `eof` came already.
+   */
   opened(verifiedBytes) {
     this.requireState('opened', FileState.RECEIVING);
     this.verifiedBytes = verifiedBytes;
+    this.isOpen = true;
+    return this.readyToVerify();
   }
 
   /** A block header: `index` and `lengthBytes` must be what the declared size implies. */
@@ -144,7 +152,7 @@ export class ReceiveFile {
    */
   blockVerified(verifiedBytes) {
     this.requireState('verified block', FileState.RECEIVING);
-    if (verifiedBytes > this.sizeBytes || verifiedBytes < this.verifiedBytes) {
+    if (!this.isOpen || verifiedBytes > this.sizeBytes || verifiedBytes < this.verifiedBytes) {
       throw new IllegalTransition(this.state, this.state, `verified up to ${verifiedBytes} of ${this.sizeBytes} bytes`);
     }
     this.verifiedBytes = verifiedBytes;
@@ -175,7 +183,7 @@ export class ReceiveFile {
   }
 
   readyToVerify() {
-    if (this.expectedSha256 === null || this.verifiedBytes !== this.sizeBytes) return false;
+    if (!this.isOpen || this.expectedSha256 === null || this.verifiedBytes !== this.sizeBytes) return false;
     this.moveTo(FileState.VERIFYING, 'all blocks verified');
     return true;
   }
