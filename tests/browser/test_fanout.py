@@ -16,7 +16,7 @@ from tests.browser.harness import Person, ServerProcess, sha256_file
 
 pytestmark = pytest.mark.browser
 
-SIZE = 12 * 1024 * 1024
+SIZE = 48 * 1024 * 1024  # long enough that the slow one is still receiving when frozen
 
 
 @pytest.fixture(scope="module")
