@@ -2,9 +2,12 @@
 // Text that came from a peer (file names, device names) only ever goes in via textContent.
 
 import { qrSvg } from './qr.js';
+import { $, reconcile, setText } from './ui-dom.js';
 import { RateMeter, formatBytes, formatDuration, formatSpeed } from './util.js';
+import { peerTag, receiverRow } from './view-model.js';
 
-const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
+export { peerTag };
+
 
 const VIEWS = ['view-home', 'view-share', 'view-receive', 'view-message'];
 
@@ -71,29 +74,6 @@ export function showMessage(title, text) {
   document.title = `${title} — p2pshare`;
 }
 
-/** Reuse list items by key so that re-rendering keeps focus and does not flicker. */
-function reconcile(list, keys, create) {
-  const existing = new Map([...list.children].map((li) => [li.dataset.key, li]));
-  const items = keys.map((key) => {
-    let li = existing.get(key);
-    if (!li) {
-      li = create(key);
-      li.dataset.key = key;
-    }
-    existing.delete(key);
-    return li;
-  });
-  for (const stale of existing.values()) stale.remove();
-  items.forEach((li, i) => {
-    if (list.children[i] !== li) list.insertBefore(li, list.children[i] ?? null);
-  });
-  return items;
-}
-
-function setText(node, text) {
-  if (node.textContent !== text) node.textContent = text;
-}
-
 // --- sender -------------------------------------------------------------------------------
 
 let qrFor = '';
@@ -106,23 +86,6 @@ export function renderShareLink(link) {
     qrFor = link;
     $('qr').replaceChildren(qrSvg(link));
   }
-}
-
-const RECEIVER_STATUS = {
-  connecting: 'Connecting…',
-  connected: 'Connected, has not started yet',
-  transferring: 'Receiving',
-  done: 'Done: all files received and verified',
-  cancelled: 'Cancelled',
-  gone: 'Left',
-  'wrong-key': 'Problem',
-  unverified: 'Problem',
-  failed: 'Failed',
-};
-
-/** A short tag both sides show, so the sender can tell which receiver is whom. */
-export function peerTag(peer) {
-  return peer ? peer.slice(0, 4) : '';
 }
 
 /** Per-receiver speed, measured from the acknowledged bytes the sender reports. */
@@ -142,8 +105,8 @@ function progressDetail(doneBytes, wantedBytes, meter) {
 
 /** @param {import('./sender.js').SenderController} sender */
 export function renderSender(sender, { onCancel }) {
-  const files = sender.files;
-  setText($('share-summary'), `(${files.length} ${files.length === 1 ? 'file' : 'files'}, ${formatBytes(sender.totalBytes)})`);
+  const files = sender.shared.files;
+  setText($('share-summary'), `(${files.length} ${files.length === 1 ? 'file' : 'files'}, ${formatBytes(sender.shared.totalBytes)})`);
   const fileList = $('share-files');
   const fileItems = reconcile(fileList, files.map((_, i) => String(i)), () => {
     const li = document.createElement('li');
@@ -160,7 +123,7 @@ export function renderSender(sender, { onCancel }) {
     setText(li.children[1], shared.file ? formatBytes(shared.info.size) : `${formatBytes(shared.info.size)} · missing`);
   });
 
-  const missing = sender.missingFiles;
+  const missing = sender.shared.missingFiles;
   $('readd').hidden = missing.length === 0 || sender.stopped;
   if (missing.length) {
     setText(
@@ -169,7 +132,7 @@ export function renderSender(sender, { onCancel }) {
     );
   }
 
-  const receivers = [...sender.receivers.values()].sort((a, b) => a.joinedAt - b.joinedAt);
+  const receivers = [...sender.receivers.values()].sort((a, b) => a.session.joinedAtMs - b.session.joinedAtMs);
   const list = $('receivers');
   if (!receivers.length) {
     if (!list.querySelector('.empty')) {
@@ -204,29 +167,22 @@ export function renderSender(sender, { onCancel }) {
     });
     items.forEach((li, i) => {
       const r = receivers[i];
+      const view = receiverRow(r, i + 1, sender.stopped);
       const [who, cancel, progress, row] = li.children;
-      const label = `Receiver ${i + 1} (${peerTag(r.peer)})${r.device ? ` · ${r.device}` : ''}`;
-      setText(who, label);
-      cancel.setAttribute('aria-label', `Cancel ${label}`);
-      cancel.hidden = ['cancelled', 'done', 'gone', 'unverified', 'wrong-key'].includes(r.status) || sender.stopped;
-      li.dataset.status = r.status;
-      li.dataset.sentBytes = String(r.sentBytes);
-      li.dataset.doneBytes = String(r.doneBytes);
-      const fraction = r.wantedBytes ? r.doneBytes / r.wantedBytes : r.status === 'done' ? 1 : 0;
-      progress.value = fraction;
-      progress.setAttribute('aria-label', `${label} progress`);
-      progress.hidden = !['transferring', 'done'].includes(r.status) && !r.wantedBytes;
-      let status = RECEIVER_STATUS[r.status] ?? r.status;
-      if (r.error && ['failed', 'unverified', 'wrong-key', 'connected', 'cancelled'].includes(r.status)) {
-        status = `${status}: ${r.error}`;
-      }
-      if (r.status === 'wrong-key' || r.status === 'unverified') status = r.error || status;
-      if (r.status === 'transferring' && !r.present) status = 'Receiving (their connection to the server dropped; files still flowing)';
-      setText(row.children[0], status);
+      setText(who, view.label);
+      cancel.setAttribute('aria-label', `Cancel ${view.label}`);
+      cancel.hidden = view.cancelHidden;
+      li.dataset.status = view.state;
+      li.dataset.sentBytes = String(view.sentBytes);
+      li.dataset.doneBytes = String(view.doneBytes);
+      progress.value = view.fraction;
+      progress.setAttribute('aria-label', `${view.label} progress`);
+      progress.hidden = view.progressHidden;
+      setText(row.children[0], view.text);
       if (!receiverRates.has(r.peer)) receiverRates.set(r.peer, new RateMeter());
       const meter = receiverRates.get(r.peer);
-      if (r.status !== 'transferring') meter.reset();
-      setText(row.children[1], r.status === 'transferring' ? progressDetail(r.doneBytes, r.wantedBytes, meter) : '');
+      if (!view.transferring) meter.reset();
+      setText(row.children[1], view.transferring ? progressDetail(view.doneBytes, view.wantedBytes, meter) : '');
     });
   }
   $('stop-sharing').hidden = sender.stopped;
@@ -238,119 +194,4 @@ export function renderSender(sender, { onCancel }) {
   $('new-share').hidden = !sender.stopped;
 }
 
-// --- receiver -----------------------------------------------------------------------------
-
-const STALL_NOTICE_S = 10;
-const lastReceived = { bytes: -1, at: 0 };
-
-const FILE_STATUS = {
-  pending: 'not started',
-  receiving: 'receiving',
-  verifying: 'checking',
-  verified: 'verified',
-  failed: 'failed',
-};
-
-/**
- * @param {import('./receiver.js').ReceiverController} receiver
- * @param {{onSave: (file: import('./receiver.js').IncomingFile) => void}} actions
- */
-export function renderReceiver(receiver, { onSave }) {
-  const files = receiver.files;
-  const total = receiver.totalBytes;
-  if (receiver.manifest) {
-    const count = files.length;
-    setText(
-      $('receive-summary'),
-      `${count} ${count === 1 ? 'file' : 'files'}, ${formatBytes(total)} in all.${receiver.manifest.missing ? ' (The sender is re-adding some of them.)' : ''}`,
-    );
-  }
-  const list = $('receive-files');
-  const items = reconcile(list, files.map((f) => f.key), () => {
-    const li = document.createElement('li');
-    const name = document.createElement('span');
-    name.className = 'name';
-    const status = document.createElement('span');
-    status.className = 'file-status';
-    status.dataset.testid = 'file-status';
-    const progress = document.createElement('progress');
-    progress.max = 1;
-    const size = document.createElement('span');
-    size.className = 'size';
-    const save = document.createElement('button');
-    save.type = 'button';
-    save.className = 'small';
-    save.textContent = 'Save';
-    save.hidden = true;
-    save.addEventListener('click', () => {
-      const file = receiver.files.find((f) => f.key === li.dataset.key);
-      if (file) onSave(file);
-    });
-    li.append(name, status, progress, size, save);
-    return li;
-  });
-  items.forEach((li, i) => {
-    const file = files[i];
-    const [name, status, progress, size, save] = li.children;
-    save.hidden = file.status !== 'verified' || Boolean(file.savedToFolder) || (receiver.mode === 'memory' && !file.blob);
-    save.setAttribute('aria-label', `Save ${file.info.path} again`);
-    setText(name, file.info.path);
-    status.dataset.name = file.info.path;
-    status.dataset.size = String(file.info.size);
-    status.dataset.received = String(file.from); // verified and kept
-    status.dataset.arrived = String(Math.max(file.received, file.from)); // verified or not
-    status.dataset.status = file.status;
-    const fraction = file.info.size ? Math.min(1, Math.max(file.received, file.from) / file.info.size) : file.status === 'verified' ? 1 : 0;
-    let text = FILE_STATUS[file.status] ?? file.status;
-    if (file.status === 'receiving') text = `receiving ${Math.floor(fraction * 100)}%`;
-    if (file.status === 'failed') text = `failed: ${file.error}`;
-    if (file.status === 'verified' && file.error) text = `verified (${file.error})`;
-    setText(status, text);
-    progress.value = fraction;
-    progress.setAttribute('aria-label', `${file.info.path}: ${text}`);
-    progress.hidden = file.status === 'pending' && !file.from;
-    setText(size, formatBytes(file.info.size));
-  });
-
-  const active = receiver.accepted && receiver.wantsSent > 0;
-  $('overall').hidden = !active;
-  if (active) {
-    const got = receiver.receivedBytes;
-    const now = performance.now();
-    // Sample at render time too, so that the speed falls to zero when nothing arrives.
-    receiver.meter.add(now, got);
-    if (got !== lastReceived.bytes) Object.assign(lastReceived, { bytes: got, at: now });
-    const fraction = total ? got / total : 1;
-    /** @type {HTMLProgressElement} */ ($('overall-progress')).value = fraction;
-    const rate = receiver.rate;
-    const eta = rate > 0 ? formatDuration((total - got) / rate) : '';
-    const parts = [`${Math.floor(fraction * 100)}%`, `${formatBytes(got)} of ${formatBytes(total)}`];
-    const stalledS = Math.floor((now - lastReceived.at) / 1000);
-    if (receiver.phase === 'transferring' && stalledS >= STALL_NOTICE_S && got < total) {
-      parts.push(`nothing from the sender for ${stalledS} s: their page may be closed, asleep or offline`);
-    } else if (receiver.phase === 'transferring' && rate > 0) {
-      parts.push(formatSpeed(rate), eta ? `${eta} left` : '');
-    }
-    setText($('overall-text'), parts.filter(Boolean).join(' · '));
-  }
-  const zip = $('save-zip');
-  const verified = files.filter((f) => f.status === 'verified' && !f.savedToFolder);
-  zip.hidden = receiver.phase !== 'done' || verified.length < 2 || (receiver.mode === 'memory' && !verified.every((f) => f.blob));
-  const me = receiver.signaling.welcome?.peer;
-  setText($('whoami'), me ? `The sender sees you as “${peerTag(me)}”.` : '');
-
-  const accept = /** @type {HTMLButtonElement} */ ($('accept'));
-  const canAccept = Boolean(receiver.manifest) && !receiver.isFinal;
-  accept.hidden = (receiver.accepted && receiver.wantsSent > 0) || receiver.isFinal;
-  accept.disabled = !canAccept;
-  setText(accept, receiver.accepted ? 'Resume download' : 'Accept and download');
-  $('pick-folder').hidden = !receiver.caps.pickFolder || receiver.wantsSent > 0 || receiver.isFinal || !receiver.manifest;
-  $('cancel-receive').hidden = !(receiver.phase === 'transferring' || (receiver.accepted && !receiver.isFinal));
-  let destination = '';
-  if (receiver.folder) destination = `Files will be saved in the folder “${receiver.folderName}”.`;
-  else if (receiver.mode === 'memory')
-    destination =
-      'This page is not secure (plain http), so files are kept in memory (up to 2 GB) and a reload starts over. For large files ask for the https:// link.';
-  else if (receiver.manifest && !receiver.isFinal) destination = 'Files go to your downloads as each one is verified.';
-  setText($('destination'), destination);
-}
+export { renderReceiver } from './ui-receive.js';

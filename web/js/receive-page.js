@@ -1,0 +1,118 @@
+// The receiving page: one room's receiver, its controls (Accept, folder, cancel, Save, ZIP)
+// and its status line.
+
+import { $, clientId, deviceName, keepRendered, session, watchSignaling } from './page.js';
+import { accept, cancel, pickFolder, saveAgain, saveZip } from './receive-actions.js';
+import { ReceiverController } from './receiver.js';
+import { Sealer, newEpoch } from './seal.js';
+import { SealedSignaling } from './sealed-signaling.js';
+import { SignalingClient, signalingUrl } from './signaling.js';
+import * as ui from './ui.js';
+
+const WAITING_HINT_MS = 15_000;
+
+/**
+ * Hold this room's lock for the life of the page: two tabs of one browser receiving the same
+ * files would write the same partial files. Resolves to false if another tab holds it.
+ */
+function lockRoom(room) {
+  if (!navigator.locks) return Promise.resolve(true); // insecure context: memory only, no clash
+  return new Promise((resolve) => {
+    navigator.locks.request(`p2pshare:receive:${room}`, { ifAvailable: true }, (lock) => {
+      resolve(Boolean(lock));
+      return lock ? new Promise(() => {}) : undefined; // held until the page goes away
+    });
+  });
+}
+
+export async function runReceiver({ room, secret, config }) {
+  ui.showView('view-receive');
+  ui.setState('waiting', 'Connecting…');
+  if (!(await lockRoom(room))) {
+    ui.showMessage(
+      'Already open in another tab',
+      'This link is already open in another tab of this browser, which is receiving the files. Use that tab, or close it and reload this one.',
+    );
+    return;
+  }
+  const epoch = newEpoch(session);
+  const sealer = await new Sealer({ secret, room, epoch }).init();
+  const signaling = new SignalingClient({ url: signalingUrl(location, room), cid: clientId() });
+  const sealed = new SealedSignaling(signaling, sealer);
+  const receiver = await new ReceiverController({
+    sealed,
+    signaling,
+    iceServers: config.iceServers,
+    room,
+    epoch,
+    device: deviceName(),
+  }).restore();
+  globalThis.p2pshare = { receiver, signaling };
+
+  let waitingSince = 0;
+  const onSave = (file) => saveAgain(receiver, file).catch((error) => ui.notice('error', `Could not save ${file.info.path}: ${error.message}`));
+  const render = () => {
+    ui.renderReceiver(receiver, { onSave });
+    const state = receiver.aggregateState;
+    let text = receiver.fatal || receiver.statusText;
+    waitingSince = receiver.phase === 'waiting-sender' ? waitingSince || Date.now() : 0;
+    if (waitingSince && Date.now() - waitingSince > WAITING_HINT_MS) {
+      text += " If they closed it or stopped sharing, ask them to share again: this link only works while the sender's page is open.";
+    }
+    ui.setState(state, text);
+    const percent = receiver.totalBytes ? Math.floor((100 * receiver.receivedBytes) / receiver.totalBytes) : 0;
+    document.title =
+      state === 'transferring' ? `(${percent}%) Receiving — p2pshare` : state === 'done' ? 'Received — p2pshare' : 'p2pshare';
+  };
+  keepRendered(receiver, render);
+  receiver.addEventListener('notice', (event) => {
+    const resumed = event.detail.text.startsWith('Reconnected');
+    ui.notice(event.detail.level, event.detail.text, { key: resumed ? 'resume' : undefined });
+    if (resumed) setTimeout(() => ui.clearNotice('resume'), 20_000);
+  });
+  watchSignaling(signaling, { onReplaced: () => location.reload() });
+
+  $('accept').addEventListener('click', () => {
+    accept(receiver)
+      .then(() => $('status-text').focus())
+      .catch((error) => ui.notice('error', error.message));
+  });
+  $('pick-folder').addEventListener('click', () =>
+    pickFolder(receiver).catch((error) => {
+      if (error?.name !== 'AbortError') ui.notice('error', `Could not use that folder: ${error.message}`);
+    }),
+  );
+  $('save-zip').addEventListener('click', async () => {
+    const button = /** @type {HTMLButtonElement} */ ($('save-zip'));
+    button.disabled = true;
+    try {
+      await saveZip(receiver, (fraction) => {
+        button.textContent = `Preparing the .zip… ${Math.floor(fraction * 100)}%`;
+      });
+    } catch (error) {
+      ui.notice('error', `Could not make the .zip: ${error.message}`);
+    } finally {
+      button.disabled = false;
+      button.textContent = 'Save all as one .zip';
+    }
+  });
+  $('cancel-receive').addEventListener('click', () => {
+    $('cancel-confirm').hidden = false;
+    $('cancel-kept').focus();
+  });
+  $('cancel-kept').addEventListener('click', () => {
+    $('cancel-confirm').hidden = true;
+    $('cancel-receive').focus();
+  });
+  $('cancel-confirmed').addEventListener('click', async () => {
+    $('cancel-confirm').hidden = true;
+    await cancel(receiver);
+    ui.notice('info', 'Download cancelled.', {
+      key: 'cancelled',
+      actions: [{ label: 'Download again', onClick: () => location.reload() }],
+    });
+  });
+  render();
+  signaling.start();
+}
+

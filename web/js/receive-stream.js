@@ -1,0 +1,236 @@
+// The receiving data plane: file frames from the data channel (start, block, bytes, eof) go
+// through each file's ReceiveFile (transfer/receive-file.js: the sender's invariants) to the
+// sink worker (sink-worker.js: writes, verifies, persists), and the worker's replies go back
+// through it. What the controller decides (resync, failure, delivery, the end) it is asked:
+//
+//   host.files, host.receiving, host.dir, host.mode, host.send(message), host.resync(),
+//   host.fileFailed(file, f, reason, wireReason), host.fileVerified(file, blob),
+//   host.durable(), host.progress(), host.changed(), host.sinkFailed(error)
+
+import { SinkClient } from './sink.js';
+import { BLOCK_SIZE } from './wire.js';
+import { FileState, IllegalTransition, SenderViolation } from './transfer/receive-file.js';
+
+/** Damaged copies of one block before the file fails (only the sender's side can damage one). */
+export const MAX_BAD_BLOCKS = 3;
+
+export class ReceiveStream {
+  constructor(host) {
+    this.host = host;
+    /** @type {SinkClient|null} */
+    this.sink = null;
+    /** @type {{f: number, index: number, len: number}|null} the block whose bytes come now */
+    this.current = null;
+    /** a want went out and its `start` is not here yet: what is in flight is dropped unwritten */
+    this.awaitingStart = false;
+    this.startedFile = -1;
+    this.openSeq = 0;
+  }
+
+  /** A new want went out (or a new channel opened): forget what was in flight. */
+  resynced() {
+    this.awaitingStart = true;
+    this.current = null;
+  }
+
+  /** A new channel opened: nothing is in flight on it yet. */
+  reset() {
+    this.awaitingStart = false;
+    this.current = null;
+  }
+
+  ensureSink() {
+    if (this.sink) return;
+    const sink = new SinkClient();
+    this.sink = sink;
+    sink.addEventListener('opened', (event) => this.onOpened(event.detail));
+    sink.addEventListener('verified', (event) => this.onVerified(event.detail));
+    sink.addEventListener('bad-block', (event) => this.onBadBlock(event.detail));
+    sink.addEventListener('finished', (event) => this.onFinished(event.detail));
+    sink.addEventListener('error', (event) => this.host.sinkFailed(event.detail));
+  }
+
+  closeSink() {
+    this.sink?.terminate();
+    this.sink = null;
+    for (const file of this.host.files) file.opened = false;
+  }
+
+  /** Remove a delivered file's OPFS copy. */
+  removeStored(name) {
+    if (this.host.mode === 'opfs') this.sink?.post({ op: 'close', id: -1, remove: true, dir: this.host.dir, name });
+  }
+
+  // --- from the sender --------------------------------------------------------------------
+
+  onStart({ f, from }) {
+    const file = this.host.files[f];
+    if (!this.host.receiving || !file || file.engine.isFinal || file.engine.state === FileState.VERIFYING) return;
+    try {
+      file.engine.start(from);
+    } catch (error) {
+      this.violation(file, f, error);
+      return;
+    }
+    this.awaitingStart = false;
+    this.current = null;
+    this.startedFile = f;
+    const fromBytes = Math.min(from * BLOCK_SIZE, file.info.size);
+    file.expectFrom = fromBytes;
+    if (file.opened && fromBytes === file.from) {
+      file.engine.opened(file.from); // the worker holds exactly this: carry on
+      this.host.changed();
+      return;
+    }
+    if (file.opened) this.sink.post({ op: 'close', id: f });
+    // The sender could not confirm our part (another file behind the same name): start over.
+    if (fromBytes < file.saved.from) file.saved = { from: 0, state: null, chain: null };
+    file.from = file.saved.from;
+    file.received = file.from;
+    file.openSeq = ++this.openSeq; // replies to earlier opens of this file are stale from now
+    const { dir, mode } = this.host;
+    this.sink.post({ op: 'open', seq: file.openSeq, id: f, dir, name: file.name, size: file.info.size, mode, ...file.saved });
+    file.opened = true;
+    this.host.changed();
+  }
+
+  onBlock({ f, i, len, h }) {
+    if (this.awaitingStart || !this.host.receiving) return;
+    const file = this.host.files[f];
+    if (!file?.opened || file.engine.state !== FileState.RECEIVING) return;
+    try {
+      file.engine.blockHeader(i, len);
+    } catch (error) {
+      this.violation(file, f, error);
+      return;
+    }
+    this.current = { f, index: i, len };
+    this.sink.post({ op: 'block', seq: file.openSeq, id: f, index: i, len, expected: h });
+  }
+
+  onBytes(buffer) {
+    if (this.awaitingStart) return; // a resync: what was in flight is dropped unwritten
+    const current = this.current;
+    if (!current) {
+      const file = this.host.files[this.startedFile];
+      if (file?.engine.state === FileState.RECEIVING) {
+        this.violation(file, this.startedFile, new SenderViolation('it sent bytes outside any block'));
+      }
+      return;
+    }
+    const file = this.host.files[current.f];
+    let complete;
+    try {
+      complete = file.engine.bytes(buffer.byteLength);
+    } catch (error) {
+      this.violation(file, current.f, error);
+      return;
+    }
+    file.received += buffer.byteLength;
+    this.sink.post({ op: 'write', seq: file.openSeq, id: current.f, bytes: buffer }, [buffer]);
+    if (complete) this.current = null;
+    this.host.progress();
+  }
+
+  onEof({ f, sha256 }) {
+    if (this.awaitingStart || !this.host.receiving) return;
+    const file = this.host.files[f];
+    if (!file?.opened || file.engine.state !== FileState.RECEIVING) return;
+    try {
+      if (file.engine.eof(sha256)) this.verifyWhole(file, f);
+    } catch (error) {
+      this.violation(file, f, error);
+      return;
+    }
+    this.host.changed();
+  }
+
+  /** The sender broke its own file list's rules for file `f`: that file fails, named as its doing. */
+  violation(file, f, error) {
+    if (!(error instanceof SenderViolation)) throw error;
+    this.current = null;
+    if (file.engine.isFinal) {
+      console.warn(`sender sent data for ${file.info.path}, already ${file.status}:`, error.message);
+      return;
+    }
+    this.host.fileFailed(file, f, `the sender's page broke the transfer protocol: ${error.message}`, 'protocol');
+  }
+
+  // --- from the sink worker ---------------------------------------------------------------
+
+  /** The file a sink reply is about, or null if it answers an open since replaced. */
+  replyFile({ id, seq }) {
+    const file = this.host.files[id];
+    return file && seq === file.openSeq ? file : null;
+  }
+
+  onOpened(reply) {
+    const file = this.replyFile(reply);
+    if (!file || file.engine.state !== FileState.RECEIVING) return;
+    const { id, from, chain, state } = reply;
+    const complete = file.engine.opened(from);
+    Object.assign(file, { from, received: from, chain, state });
+    file.saved = { from, state, chain }; // what the worker really holds, durable
+    // Less was on disk than recorded (storage cleared?): ask again from what is really there.
+    if (from !== file.expectFrom) this.host.resync();
+    else if (complete) this.verifyWhole(file, id);
+  }
+
+  onVerified(reply) {
+    const file = this.replyFile(reply);
+    if (!file || file.engine.state !== FileState.RECEIVING) return;
+    const { id, index, durable, from, state, chain } = reply;
+    let complete;
+    try {
+      complete = file.engine.blockVerified(from);
+    } catch (error) {
+      if (!(error instanceof IllegalTransition)) throw error;
+      this.host.fileFailed(file, id, `could not be written in order (${error.message})`, 'write-error');
+      return;
+    }
+    Object.assign(file, { from, state, chain });
+    if (durable) {
+      file.saved = { from, state, chain };
+      this.host.durable();
+    }
+    this.host.send({ t: 'ack', f: id, i: index }); // if closed, the next want says where we are
+    if (complete) this.verifyWhole(file, id);
+    this.host.progress();
+  }
+
+  /** Every block is verified and the sender's `eof` is in: check the whole-file SHA-256. */
+  verifyWhole(file, id) {
+    this.sink.post({ op: 'finish', seq: file.openSeq, id, expected: file.engine.expectedSha256 });
+    this.host.changed();
+  }
+
+  onBadBlock(reply) {
+    const file = this.replyFile(reply);
+    if (!file || file.engine.state !== FileState.RECEIVING) return;
+    const { id, index } = reply;
+    file.engine.blockBad();
+    file.badBlocks++;
+    file.received = file.from;
+    if (file.badBlocks > MAX_BAD_BLOCKS) {
+      // The channel is reliable and authenticated: damage can only come from the sender's side.
+      this.host.fileFailed(file, id, `the sender's page kept sending block ${index} damaged (not matching its own SHA-256)`);
+      return;
+    }
+    this.host.resync(); // resend from the last good block
+  }
+
+  onFinished(reply) {
+    const file = this.replyFile(reply);
+    if (!file || file.engine.state !== FileState.VERIFYING) return;
+    const { id, ok, blob } = reply;
+    file.opened = false;
+    file.engine.finished(ok);
+    if (!ok) {
+      this.host.fileFailed(file, id, file.engine.failure);
+      return;
+    }
+    file.from = file.info.size;
+    file.received = file.info.size;
+    this.host.fileVerified(file, blob);
+  }
+}

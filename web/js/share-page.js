@@ -1,0 +1,211 @@
+// The sharing page: choosing files (names made portable), starting a share, resuming it after
+// a reload (the files added again), and the controls (copy, stop, add more).
+
+import { filesFromSources, sourcesOf, wireChoosers } from './choose.js';
+import { buildLink, newRoom } from './link.js';
+import { $, CREATOR_KEY, clientId, keepRendered, session, watchSignaling } from './page.js';
+import { Sealer, newEpoch } from './seal.js';
+import { SealedSignaling } from './sealed-signaling.js';
+import { SenderController, fileInfo, relativePath } from './sender.js';
+import { SignalingClient, signalingUrl } from './signaling.js';
+import * as store from './store.js';
+import { portableUniquePaths } from './transfer/paths.js';
+import { SendState } from './transfer/send-session.js';
+import * as ui from './ui.js';
+import { senderStatus } from './view-model.js';
+import { fromBase64Url } from './util.js';
+
+/**
+ * Give chosen files paths every receiver accepts (transfer/paths.js: portable, no two alike
+ * in case or Unicode form, none also a folder, none already offered), and say which changed.
+ */
+export function uniquePaths(files, taken = []) {
+  const paths = portableUniquePaths(files.map(relativePath), taken);
+  const renamed = [];
+  files.forEach((file, n) => {
+    if (paths[n] === relativePath(file)) return;
+    renamed.push(`${relativePath(file)} → ${paths[n]}`);
+    Object.defineProperty(file, 'relativePath', { value: paths[n], configurable: true });
+  });
+  if (renamed.length) {
+    const listed = renamed.slice(0, 3).join('; ') + (renamed.length > 3 ? `; and ${renamed.length - 3} more` : '');
+    ui.notice('info', `Some names were changed so that every receiver can save them: ${listed}.`, { key: 'renamed' });
+  }
+  // Offer them in path order: that is how people look for a file in a long list.
+  return [...files].sort((a, b) => relativePath(a).localeCompare(relativePath(b)));
+}
+
+/** Files chosen before the page knew what to do with them (it was still loading). */
+let earlyFiles = [];
+/** What a choice of files (input or drop) does now: start sharing, add, or re-add. */
+let onFiles = (files) => earlyFiles.push(...files);
+
+export function handleFiles(handler) {
+  onFiles = handler;
+  if (earlyFiles.length) handler(earlyFiles.splice(0));
+}
+
+/** Hook up the file inputs, pickers and the drop zone, once; they call the current `onFiles`. */
+export function fileChoosers() {
+  wireChoosers(
+    {
+      fileInput: /** @type {HTMLInputElement} */ ($('file-input')),
+      folderInput: /** @type {HTMLInputElement} */ ($('folder-input')),
+      dropTarget: document.body,
+      dropZone: $('drop'),
+      fileButtons: [$('choose-files'), $('add-files'), $('readd-files')],
+      folderButtons: [$('choose-folder'), $('add-folder'), $('readd-folder')],
+    },
+    (files) => onFiles(files),
+  );
+}
+
+export async function startSharing(files, config) {
+  const { room, secretText, token } = newRoom();
+  session.setItem(CREATOR_KEY(room), JSON.stringify({ token, secret: secretText }));
+  history.replaceState(null, '', `/r/${room}#${secretText}`);
+  await saveSenderRecord(room, files.map(fileInfo), sourcesOf(files));
+  await runSender({
+    room,
+    secretText,
+    token,
+    shared: files.map((file) => ({ info: fileInfo(file), file })),
+    sources: sourcesOf(files),
+    config,
+  });
+}
+
+/** The sender's file list (and any file-system handles) for a reload of its page. */
+function saveSenderRecord(room, files, sources) {
+  return store.save('rooms', room, { role: 'sender', files, sources, updated: Date.now() });
+}
+
+export async function resumeSender(room, creator, config) {
+  const saved = await store.load('rooms', room);
+  if (saved?.role !== 'sender' || !Array.isArray(saved.files)) {
+    session.removeItem(CREATOR_KEY(room));
+    ui.showMessage(
+      'This share has ended',
+      'This page shared files earlier, but their list is gone. Share the files again to get a new link.',
+    );
+    return;
+  }
+  await runSender({
+    room,
+    secretText: creator.secret,
+    token: creator.token,
+    shared: saved.files.map((info) => ({ info, file: null })),
+    sources: saved.sources ?? [],
+    config,
+  });
+}
+
+async function runSender({ room, secretText, token, shared, sources, config }) {
+  const epoch = newEpoch(session);
+  const sealer = await new Sealer({ secret: fromBase64Url(secretText), room, epoch }).init();
+  const signaling = new SignalingClient({ url: signalingUrl(location, room), cid: clientId(), token });
+  const sealed = new SealedSignaling(signaling, sealer);
+  const sender = await new SenderController({ sealed, signaling, iceServers: config.iceServers, files: shared }).init();
+  const link = buildLink(location.origin, room, secretText);
+  globalThis.p2pshare = { sender, signaling };
+
+  ui.showView('view-share');
+  ui.renderShareLink(link);
+  $('share-link').focus();
+  /** @type {HTMLInputElement} */ ($('share-link')).select();
+  document.title = 'Sharing — p2pshare';
+  const render = () => {
+    ui.renderSender(sender, { onCancel: (peer) => sender.cancelReceiver(peer) });
+    const states = [...sender.receivers.values()].map((r) => r.status);
+    const status = senderStatus({ stopped: sender.stopped, missing: sender.shared.missingFiles.length, states });
+    ui.setState(status.state, status.text);
+    document.title = status.title;
+  };
+  keepRendered(sender, render);
+  sender.addEventListener('notice', (event) => ui.notice(event.detail.level, event.detail.text));
+  watchSignaling(signaling, { onReplaced: () => location.reload() });
+
+  $('copy-link').addEventListener('click', async () => {
+    const input = /** @type {HTMLInputElement} */ ($('share-link'));
+    try {
+      await navigator.clipboard.writeText(link);
+    } catch {
+      input.select();
+      document.execCommand?.('copy');
+    }
+    $('copy-link').textContent = 'Copied';
+    $('copy-status').textContent = 'Link copied';
+    setTimeout(() => {
+      $('copy-link').textContent = 'Copy link';
+      $('copy-status').textContent = '';
+    }, 2000);
+  });
+  const stop = async () => {
+    $('stop-confirm').hidden = true;
+    await sender.stopSharing();
+    signaling.stop();
+    session.removeItem(CREATOR_KEY(room));
+    await store.remove('rooms', room);
+    render();
+    $('new-share').focus();
+  };
+  const busy = () => [...sender.receivers.values()].some((r) => r.status === SendState.TRANSFERRING || r.status === SendState.CONNECTED);
+  $('stop-sharing').addEventListener('click', () => {
+    if (!busy()) return stop();
+    $('stop-confirm').hidden = false;
+    $('stop-cancelled').focus();
+  });
+  $('stop-confirmed').addEventListener('click', stop);
+  $('stop-cancelled').addEventListener('click', () => {
+    $('stop-confirm').hidden = true;
+    $('stop-sharing').focus();
+  });
+  // Leaving the page ends every transfer in progress (they resume when it is back, but ask).
+  addEventListener('beforeunload', (event) => {
+    if (!sender.stopped && [...sender.receivers.values()].some((r) => r.status === SendState.TRANSFERRING)) {
+      event.preventDefault();
+    }
+  });
+  if (['127.0.0.1', 'localhost', '[::1]'].includes(location.hostname)) {
+    const warning = $('local-warning');
+    warning.hidden = false;
+    const others = (config.urls ?? []).filter((url) => !/\/\/(127\.|localhost|\[::1\])/.test(url));
+    warning.textContent = others.length
+      ? `This link uses ${location.hostname}, which only works on this computer. For other devices, open p2pshare at ${others[0]} and share from there.`
+      : `This link uses ${location.hostname}, which only works on this computer. For other devices, open p2pshare at this computer's network address and share from there.`;
+  }
+  if (sender.shared.missingFiles.length && sources.length) {
+    // Handles from the file pickers were kept: one click gets the files back.
+    const button = $('readd-kept');
+    button.hidden = false;
+    button.addEventListener('click', async () => {
+      try {
+        const files = await filesFromSources(sources);
+        if (!sender.reattach(files)) ui.notice('warning', 'Those files have changed since they were shared; add them again.', { key: 'readd' });
+      } catch (error) {
+        ui.notice('error', `Could not open the files again: ${error.message}`, { key: 'readd' });
+      }
+    });
+  }
+  handleFiles(async (files) => {
+    if (sender.stopped) return;
+    if (sender.shared.missingFiles.length) {
+      const matched = sender.reattach(files);
+      if (!matched) {
+        const names = sender.shared.missingFiles.map((s) => s.info.path);
+        const listed = names.slice(0, 3).join(', ') + (names.length > 3 ? `, and ${names.length - 3} more` : '');
+        ui.notice('warning', `Those are not the files that were shared here (name, size and date must match). Needed: ${listed}.`, {
+          key: 'readd',
+        });
+      }
+      else ui.clearNotice('readd');
+      return;
+    }
+    await sender.addFiles(uniquePaths(files, sender.shared.files.map((s) => s.info.path)));
+    sources.push(...sourcesOf(files).filter((source) => !sources.includes(source)));
+    await saveSenderRecord(room, sender.shared.files.map((s) => s.info), sources);
+  });
+  render();
+  signaling.start();
+}
+
