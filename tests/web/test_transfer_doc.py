@@ -1,5 +1,5 @@
-"""docs/protocol.md's state tables (a receiving file, the receiving page's phase) are the
-code's (web/js/transfer/)."""
+"""docs/protocol.md's state tables (a receiving file, the receiving page's phase, a receiver
+on the sending side) are the code's (web/js/transfer/)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ REPO = Path(__file__).resolve().parents[2]
 DOC = (REPO / "docs" / "protocol.md").read_text()
 PRINT_TABLES = (
     "Promise.all([import('./js/transfer/receive-file.js'),"
-    " import('./js/transfer/receive-phase.js')])"
-    ".then(([f, p]) => console.log(JSON.stringify([f.TRANSITIONS, p.PHASE_TRANSITIONS])))"
+    " import('./js/transfer/receive-phase.js'), import('./js/transfer/send-state.js')])"
+    ".then(([f, p, s]) => console.log(JSON.stringify("
+    "[f.TRANSITIONS, p.PHASE_TRANSITIONS, s.SEND_TRANSITIONS])))"
 )
 
 
@@ -33,11 +34,18 @@ def code_tables() -> list[dict[str, list[str]]]:
     return tables
 
 
+SECTIONS = ("### What a receiver accepts from a sender", "### What a sender does for a receiver")
+
+
 def doc_tables() -> list[dict[str, list[str]]]:
-    """The `| state | moves to | on |` tables under 'What a receiver accepts from a sender'."""
-    section = DOC.split("### What a receiver accepts from a sender", 1)[1].split("\n### ", 1)[0]
+    """The `| state | moves to | on |` tables under SECTIONS, in order."""
+    lines = [
+        line
+        for heading in SECTIONS
+        for line in DOC.split(heading, 1)[1].split("\n### ", 1)[0].splitlines()
+    ]
     tables: list[dict[str, list[str]]] = []
-    for line in section.splitlines():
+    for line in lines:
         if line.startswith("| state |") or line.startswith("| phase |"):
             tables.append({})
             continue
