@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import hypercorn.config
+import hypercorn.protocol.h11
 import hypercorn.protocol.ws_stream
 import hypercorn.trio
 import trio
@@ -104,6 +105,28 @@ def _refuse_websocket_compression() -> None:
     setattr(handshake, "_p2pshare_no_compression", True)  # noqa: B010
 
 
+def _refuse_http2_cleartext() -> None:
+    """Make hypercorn answer `Upgrade: h2c` and the HTTP/2 preface as HTTP/1.1 requests.
+
+    Hypercorn switches a cleartext connection to HTTP/2 on either. Behind a proxy that
+    forwards `Upgrade` (as WebSocket needs), that opens a tunnel past the proxy's rules: a
+    client reached /metrics and chose its own X-Forwarded-For (h2c smuggling). p2pshare
+    needs no HTTP/2, so the upgrade is ignored (the request is answered as HTTP/1.1, and a
+    /ws/ path without a WebSocket upgrade is refused) and the preface is a bad request.
+    """
+    protocol = hypercorn.protocol.h11.H11Protocol
+    if getattr(protocol, "_p2pshare_no_h2c", False):
+        return
+    if not callable(getattr(protocol, "_check_protocol", None)):  # a hypercorn we do not know
+        raise RuntimeError("hypercorn changed: cannot turn off its h2c upgrade (see the lock)")
+
+    async def check_protocol_http11_only(self: object, event: object) -> None:
+        return None
+
+    setattr(protocol, "_check_protocol", check_protocol_http11_only)  # noqa: B010
+    setattr(protocol, "_p2pshare_no_h2c", True)  # noqa: B010
+
+
 @contextmanager
 def gc_policy() -> Iterator[None]:
     """Apply GC_THRESHOLDS (and freeze what startup made) while the server process runs.
@@ -187,6 +210,7 @@ def _hypercorn_config(config: Config, sockets: list[socket.socket]) -> hypercorn
         hc.certfile = str(config.certfile) if config.certfile else None
         hc.keyfile = str(config.keyfile) if config.keyfile else None
     hc.insecure_bind = []
+    hc.alpn_protocols = ["http/1.1"]  # no HTTP/2 over TLS either: nothing here needs it
     hc.backlog = LISTEN_BACKLOG
     hc.accesslog = None  # paths name rooms; nothing else useful, and nothing secret, is logged
     hc.errorlog = logging.getLogger("hypercorn.error")
@@ -231,6 +255,7 @@ async def serve(
     Raises ConfigError when the web client is missing or a port cannot be bound.
     """
     _refuse_websocket_compression()
+    _refuse_http2_cleartext()
     if config.self_signed:
         from p2pshare.tls import ensure_self_signed  # only needed for that mode
 
