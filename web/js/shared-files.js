@@ -17,15 +17,13 @@ export class SharedFiles {
   constructor(files) {
     this.files = files;
     this.digests = files.map((shared) => new FileDigest(shared));
+    /** each file's size, by index: read for every block and ack, so kept, not recomputed */
+    this.sizesBytes = files.map((s) => s.info.size);
     this.manifestId = '';
   }
 
   get totalBytes() {
     return this.files.reduce((n, s) => n + s.info.size, 0);
-  }
-
-  get sizesBytes() {
-    return this.files.map((s) => s.info.size);
   }
 
   /** Files still missing after a reload (to be added again by the user). */
@@ -47,6 +45,7 @@ export class SharedFiles {
     if (!added.length) return 0;
     this.files.push(...added);
     this.digests.push(...added.map((shared) => new FileDigest(shared)));
+    this.sizesBytes.push(...added.map((s) => s.info.size));
     await this.init();
     return added.length;
   }
