@@ -286,6 +286,11 @@ def test_insecure_context_uses_the_fallback_crypto_and_completes_sealed(
         )
         assert secure == [False, "undefined", "undefined"]
         receiver.page.get_by_text("This page is not secure").wait_for()
+        # Both pages say, for as long as they are open, what plain http does not protect.
+        for person in (sender, receiver):
+            warning = person.page.locator("[data-key=insecure]")
+            assert "Anyone on this network can read the key in the link" in warning.inner_text()
+            assert "--self-signed" in warning.inner_text()
         receiver.accept()
         receiver.wait_state("done")
         ((_, saved),) = receiver.save_downloads(tmp_path).items()

@@ -19,10 +19,19 @@ async function loadConfig() {
   return response.json();
 }
 
+/**
+ * Plain http on a network address, said plainly and for as long as the page is open: anyone
+ * on the network can change this page, so nothing it promises holds against them.
+ */
 function insecureNote() {
   if (globalThis.isSecureContext) return;
-  $('security-note').textContent =
-    'This page is plain http on a network address: encryption still protects your files, but large files and resuming need the https:// link.';
+  $('security-note').textContent = 'This page is plain http: it is not protected on this network.';
+  ui.notice(
+    'warning',
+    'This page is plain http. Anyone on this network can read the key in the link and the files, or change this page. ' +
+      'To fix it, whoever runs this server starts it with https: “p2pshare serve --self-signed”, or with a certificate.',
+    { key: 'insecure' },
+  );
 }
 
 function home(config) {
@@ -31,7 +40,7 @@ function home(config) {
     const warning = $('home-warning');
     warning.hidden = false;
     warning.textContent =
-      'This page is plain http on a network address. Sharing still works and is encrypted, but people receiving large files should use the https:// address.';
+      'Without https, receiving keeps files in memory (up to 2 GB) and cannot resume after a reload.';
   }
   let started = false;
   handleFiles((files) => {
