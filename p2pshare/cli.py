@@ -109,6 +109,13 @@ _OPTIONS: tuple[_Option, ...] = (
         switch=True,
     ),
     _Option(
+        "--public-url",
+        "a URL people open, repeatable (e.g. https://share.example.org): then only those "
+        "hosts are served, and only their pages may use signaling (refuses DNS rebinding; "
+        "set it behind a proxy)",
+        repeat=True,
+    ),
+    _Option(
         "--drain-timeout",
         "on SIGTERM, refuse new rooms and keep live ones up to this many "
         "seconds before closing them (0: close at once)",
@@ -140,6 +147,13 @@ _OPTIONS: tuple[_Option, ...] = (
         "max_connections_per_address",
         int,
         "signaling connections from one client address",
+    ),
+    _limit(
+        "--max-tcp-per-address",
+        "max_tcp_per_address",
+        int,
+        "TCP connections one address may hold open before any HTTP is read (not with "
+        "--trust-proxy)",
     ),
     _limit(
         "--max-rooms-per-address",
@@ -273,6 +287,7 @@ def config_from_args(args: argparse.Namespace, explicit: set[str]) -> Config:
         state_dir=values["state_dir"],
         trust_proxy=bool(values["trust_proxy"]),
         drain_timeout_s=values["drain_timeout"],
+        public_urls=tuple(values["public_url"] or ()),
         web_root=values["web_root"],
         limits=limits,
     )

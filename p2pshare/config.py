@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from p2pshare.errors import ConfigError
+from p2pshare.http.origin import allowed_origins
 
 __all__ = ["Config", "Limits"]
 
@@ -40,6 +41,10 @@ class Limits:
     """Signaling connections from one client address."""
     max_rooms_per_address: int = 32
     """Live rooms created by one client address."""
+    max_tcp_per_address: int = 256
+    """TCP connections one address may hold open at once, counted before any HTTP is read
+    (page loads, WebSockets; a household or classroom behind one NAT shares it). Not applied
+    with --trust-proxy: every connection then comes from the proxy, which limits its clients."""
     send_queue_messages: int = 128
     """Outbound messages queued for one peer; a peer that lets it fill is cut off."""
     send_queue_bytes: int = 1024 * 1024
@@ -92,6 +97,9 @@ class Config:
     """On SIGTERM, keep live rooms this long (refusing new ones) before closing them."""
     web_root: Path | None = None
     """Serve the web client from this directory instead of the packaged copy."""
+    public_urls: tuple[str, ...] = ()
+    """The URLs people open (e.g. https://share.example.org): when set, only those hosts are
+    served and only their pages may open signaling (refuses DNS rebinding)."""
     limits: Limits = field(default_factory=Limits)
 
     def __post_init__(self) -> None:
@@ -111,6 +119,10 @@ class Config:
             raise ConfigError("--self-signed and --certfile exclude each other")
         if self.turn_ttl_s <= 0:
             raise ConfigError("turn_ttl_s must be positive")
+        try:
+            allowed_origins(self.public_urls)
+        except ValueError as exc:
+            raise ConfigError(f"--public-url must look like https://host[:port] ({exc})") from None
         if not math.isfinite(self.drain_timeout_s) or self.drain_timeout_s < 0:
             raise ConfigError("drain_timeout_s must be a number of seconds, 0 or more")
 

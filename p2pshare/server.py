@@ -22,11 +22,13 @@ import hypercorn.config
 import hypercorn.protocol.h11
 import hypercorn.protocol.ws_stream
 import hypercorn.trio
+import hypercorn.trio.run
 import trio
 
 from p2pshare.config import Config
 from p2pshare.errors import ConfigError
 from p2pshare.http.app import App
+from p2pshare.http.gate import ConnectionGate
 from p2pshare.http.static import StaticFiles, default_web_root
 from p2pshare.metrics import Metrics
 from p2pshare.netaddr import urls_for
@@ -127,6 +129,65 @@ def _refuse_http2_cleartext() -> None:
     setattr(protocol, "_p2pshare_no_h2c", True)  # noqa: B010
 
 
+def _peer_address(stream: object) -> str | None:
+    """The client address of a not yet handshaken hypercorn stream (plain or TLS)."""
+    sock = getattr(stream, "socket", None) or getattr(
+        getattr(stream, "transport_stream", None), "socket", None
+    )
+    try:
+        return str(sock.getpeername()[0]) if sock is not None else None
+    except OSError:
+        return None
+
+
+def _gate_tcp_connections() -> None:
+    """Count every TCP connection against its App's ConnectionGate before hypercorn reads it.
+
+    ASGI sees requests, not connections: an address holding hundreds of idle or half-sent
+    connections never reaches the app. So hypercorn's per-connection server is subclassed
+    (the guarded patch style of the two above): over its address's cap a connection is closed
+    before a byte is read.
+    """
+    run_module = hypercorn.trio.run
+    base = getattr(run_module, "TCPServer")  # noqa: B009 (not re-exported, by name)
+    if getattr(base, "_p2pshare_gated", False):
+        return
+
+    class GatedTCPServer(base):  # type: ignore[misc, valid-type]
+        _p2pshare_gated = True
+        _p2pshare_counted: str | None = None
+
+        async def run(self) -> None:
+            gate = getattr(getattr(self.app, "app", None), "tcp_gate", None)
+            if gate is None:
+                await super().run()
+                return
+            address = _peer_address(self.stream)
+            if address is None or not gate.enter(address):
+                await self.stream.aclose()
+                return
+            self._p2pshare_counted = address
+            try:
+                await super().run()
+            finally:
+                self._release(gate)
+
+        async def _read_data(self) -> None:
+            try:
+                await super()._read_data()
+            finally:
+                # The client is gone once reading ends; hypercorn's task lingers up to the
+                # keep-alive timeout after that, which must not count against the address.
+                self._release(getattr(getattr(self.app, "app", None), "tcp_gate", None))
+
+        def _release(self, gate: ConnectionGate | None) -> None:
+            if gate is not None and self._p2pshare_counted is not None:
+                gate.leave(self._p2pshare_counted)
+                self._p2pshare_counted = None
+
+    setattr(run_module, "TCPServer", GatedTCPServer)  # noqa: B010
+
+
 @contextmanager
 def gc_policy() -> Iterator[None]:
     """Apply GC_THRESHOLDS (and freeze what startup made) while the server process runs.
@@ -222,7 +283,9 @@ def _hypercorn_config(config: Config, sockets: list[socket.socket]) -> hypercorn
     # Frames over our limit still reach the app up to 4x, so it can answer with a typed error.
     hc.websocket_max_message_size = config.limits.max_frame_bytes * 4
     hc.h11_max_incomplete_size = 16 * 1024
-    hc.keep_alive_timeout = 30
+    # A connection's request head (or its next one) must be in within this: idle and
+    # slowloris connections go after it (page loads reuse theirs within a second or two).
+    hc.keep_alive_timeout = 10
     hc.include_server_header = False
     return hc
 
@@ -256,6 +319,8 @@ async def serve(
     """
     _refuse_websocket_compression()
     _refuse_http2_cleartext()
+    _gate_tcp_connections()
+    hsts = config.certfile is not None  # a real certificate (not --self-signed): HSTS
     if config.self_signed:
         from p2pshare.tls import ensure_self_signed  # only needed for that mode
 
@@ -265,7 +330,7 @@ async def serve(
     metrics = Metrics()
     static = StaticFiles(config.web_root or default_web_root())
     signaling = SignalingService(config.limits, metrics)
-    app = App(config, static, signaling, metrics)
+    app = App(config, static, signaling, metrics, hsts=hsts)
     if stop is None:
         stop = trio.Event()
     http_stopped = trio.Event()

@@ -22,7 +22,6 @@ import json
 import re
 import time
 from collections.abc import Iterable
-from urllib.parse import urlsplit
 
 from hypercorn.typing import (
     ASGIReceiveCallable,
@@ -34,6 +33,8 @@ from hypercorn.typing import (
 
 from p2pshare import __version__
 from p2pshare.config import Config
+from p2pshare.http.gate import ConnectionGate
+from p2pshare.http.origin import allowed_origins, normalize_origin, request_origin
 from p2pshare.http.static import Asset, StaticFiles
 from p2pshare.metrics import Metrics
 from p2pshare.signaling.service import Disconnect, SignalingService
@@ -75,6 +76,7 @@ PERMISSIONS_POLICY = ", ".join(
         "browsing-topics",
     )
 )
+HSTS_HEADER = (b"strict-transport-security", b"max-age=31536000")
 SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
     (b"x-content-type-options", b"nosniff"),
@@ -86,6 +88,8 @@ SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
 )
 _APP_PATH = re.compile(r"^/(?:r/[^/]*)?$")
 _WS_PATH = re.compile(r"^/ws/([^/]*)$")
+# For the operator and its proxies (health checks, scraping), under any Host.
+OPERATOR_PATHS = frozenset({"/healthz", "/metrics"})
 _HOSTNAME = re.compile(r"^[A-Za-z0-9.-]{1,253}$")
 
 
@@ -128,20 +132,26 @@ def _request_host(scope: HTTPScope) -> str | None:
     return name if _HOSTNAME.match(name) else None
 
 
-def _same_origin(scope: WebsocketScope) -> bool:
-    """Whether the WebSocket's Origin (if any) names the host the request was sent to.
+def _origin_problem(
+    scope: HTTPScope | WebsocketScope, config: Config, allowed: frozenset[str]
+) -> str | None:
+    """Why this request's Host (and a WebSocket's Origin) is refused, or None.
 
-    Host names are compared without ports: a proxy in front may listen on another port
-    than the instance behind it, but it passes the browser's Host on (deploy/nginx.conf).
+    With public URLs configured, the request must have been sent to one of them (DNS
+    rebinding: an attacker's name pointed at us sends its own Host). A WebSocket's Origin,
+    if any (browsers always send one), must be the very origin it was sent to: scheme, host
+    and port (behind a proxy, its X-Forwarded-Proto and the browser's Host, passed on).
     """
     headers = dict(scope["headers"])
-    origin = headers.get(b"origin")
-    if origin is None:
-        return True
-    host = headers.get(b"host", b"").decode("latin-1").strip().lower()
-    origin_host = urlsplit(origin.decode("latin-1").strip()).hostname or ""
-    request_host = urlsplit("//" + host).hostname or ""
-    return bool(origin_host) and origin_host == request_host
+    sent_to = request_origin(headers, scope["scheme"], trust_proxy=config.trust_proxy)
+    if allowed and sent_to not in allowed:
+        return "host-not-allowed"
+    if scope["type"] != "websocket" or b"origin" not in headers:
+        return None
+    origin = normalize_origin(headers[b"origin"].decode("latin-1"))
+    if origin is None or origin != sent_to:
+        return "cross-origin"
+    return None
 
 
 def _turn_credentials(secret: str, ttl_s: int, now_s: float) -> tuple[str, str]:
@@ -202,13 +212,27 @@ class App:
     """The ASGI callable. One instance per server process."""
 
     def __init__(
-        self, config: Config, static: StaticFiles, signaling: SignalingService, metrics: Metrics
+        self,
+        config: Config,
+        static: StaticFiles,
+        signaling: SignalingService,
+        metrics: Metrics,
+        *,
+        hsts: bool = False,
     ) -> None:
         self.config = config
+        # HSTS only with a real certificate: with a self-signed one it would make the
+        # browser's certificate warning impossible to click through, for a year.
+        self.security_headers = (*SECURITY_HEADERS, HSTS_HEADER) if hsts else SECURITY_HEADERS
         self.static = static
         self.signaling = signaling
         self.metrics = metrics
         self.public_urls: list[str] = []  # set by the server once it has bound its ports
+        self.allowed_origins = allowed_origins(config.public_urls)
+        # TCP connections per address before any HTTP (server.py counts them against it).
+        self.tcp_gate = (
+            None if config.trust_proxy else ConnectionGate(config.limits.max_tcp_per_address)
+        )
 
     async def __call__(
         self, scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable
@@ -232,11 +256,13 @@ class App:
         if match is None:
             await send({"type": "websocket.close", "code": 1008, "reason": "unknown path"})
             return
-        if not _same_origin(scope):
-            # Another site's page opening our signaling from its visitors' browsers: refused
-            # before the upgrade (HTTP 403). Clients that send no Origin (not browsers) pass.
-            self.metrics.rejected_messages.inc("cross-origin")
-            await send({"type": "websocket.close", "code": 1008, "reason": "cross-origin"})
+        problem = _origin_problem(scope, self.config, self.allowed_origins)
+        if problem is not None:
+            # Another site's page opening our signaling from its visitors' browsers, or a name
+            # we do not serve: refused before the upgrade (HTTP 403). Clients that send no
+            # Origin (not browsers) pass the origin check.
+            self.metrics.rejected_messages.inc(problem)
+            await send({"type": "websocket.close", "code": 1008, "reason": problem})
             return
         await send({"type": "websocket.accept", "subprotocol": None, "headers": []})
         port = _AsgiWebSocket(receive, send, client_address(scope, self.config.trust_proxy))
@@ -252,7 +278,10 @@ class App:
                 send, scope, 405, b"method not allowed\n", extra=[(b"allow", b"GET, HEAD")]
             )
             return
-        if _APP_PATH.match(path):
+        if path not in OPERATOR_PATHS and _origin_problem(scope, self.config, self.allowed_origins):
+            # Not one of our names (--public-url): nothing of ours is served under it.
+            await self._respond(send, scope, 421, b"this server does not serve that host\n")
+        elif _APP_PATH.match(path):
             await self._asset(send, scope, self.static.index)
         elif path == "/config.json":
             await self._config_json(send, scope)
@@ -326,7 +355,7 @@ class App:
         extra: Iterable[tuple[bytes, bytes]] = (),
         content_type: bytes | None = b"text/plain; charset=utf-8",
     ) -> None:
-        headers = list(SECURITY_HEADERS)
+        headers = list(self.security_headers)
         headers.extend(extra)
         if content_type is not None:
             headers.append((b"content-type", content_type))

@@ -10,7 +10,8 @@ pytest functions (Playwright's sync API) can use it:
         cluster.instances[0].stop() # SIGTERM; .kill() for SIGKILL
 
 The proxies run the shipped configurations (deploy/nginx.conf, deploy/haproxy.cfg):
-only addresses, ports and certificate paths are rewritten, so what the tests
+only addresses, ports, certificate and log paths and the per-address connection caps
+(every test client is 127.0.0.1) are rewritten, so what the tests
 pass with is what docs/deploy.md tells users to install. Every process is
 ended when the `with` block is left, also on failure.
 """
@@ -332,6 +333,8 @@ def render_nginx(
     )
     site = re.sub(r"^\s*listen \[::\]:\d+[^;]*;\n", "", site, flags=re.MULTILINE)
     site = re.sub(r"listen 80;", f"listen 127.0.0.1:{plain_port};", site)  # the redirect
+    # Every test client comes from 127.0.0.1: the per-address cap must fit a whole test.
+    site = re.sub(r"(limit_conn p2pshare_per_address) \d+;", r"\1 60000;", site)
     if tls:
         cert, key = _self_signed_pair(workdir)
         site = re.sub(r"listen 443 ssl;", f"listen 127.0.0.1:{port} ssl;", site)
@@ -341,6 +344,7 @@ def render_nginx(
         site = re.sub(r"listen 443 ssl;", f"listen 127.0.0.1:{port};", site)
         site = re.sub(r"^\s*ssl_\S+ [^;]*;\n", "", site, flags=re.MULTILINE)
     prefix = workdir / "nginx"
+    site = re.sub(r"access_log \S+ p2pshare;", f"access_log {prefix}/access.log p2pshare;", site)
     for sub in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
         (prefix / "temp" / sub).mkdir(parents=True, exist_ok=True)
     (prefix / "p2pshare.conf").write_text(site)
@@ -380,6 +384,8 @@ def render_haproxy(
     config = re.sub(r"^(\s*log) /dev/log\b.*$", r"\1 stderr format raw local0", config, flags=re.M)
     config = re.sub(r"^(\s*maxconn) \d+", r"\1 4000", config, flags=re.M)  # fits ulimit -n
     config = re.sub(r"bind :80\b", f"bind 127.0.0.1:{plain_port}", config)
+    # Every test client comes from 127.0.0.1: the per-address cap must fit a whole test.
+    config = re.sub(r"sc0_conn_cur gt \d+", "sc0_conn_cur gt 100000", config)
     if tls:
         cert, key = _self_signed_pair(workdir)
         bundle = workdir / "haproxy-cert.pem"

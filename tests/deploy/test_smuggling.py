@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import socket
 import ssl
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -103,6 +104,22 @@ def test_no_h2c_tunnel_through_the_shipped_proxies(cluster: Cluster) -> None:
     # choose the X-Forwarded-For that p2pshare counts (only the proxy's own hop is there).
     assert upgrade_status != 101
     assert metrics_status != 200
+
+
+def test_proxy_access_logs_hold_no_room_id(cluster: Cluster) -> None:
+    """Whoever reads a proxy's access log must not learn room ids (they would let them hold
+    a room's slots): the shipped log formats write /r/- and /ws/-."""
+    assert cluster.proxy is not None
+    assert cluster.get(f"/r/{ROOM}")[0] == 200
+    smuggle(cluster.proxy.port, cluster.ssl_context())  # a request to /ws/<room>
+    log = cluster.proxy.config.parent / "access.log" if cluster.proxy.kind == "nginx" else None
+    text = (log or cluster.proxy.log).read_text(errors="replace")
+    deadline = time.monotonic() + 5
+    while "/r/-" not in text and time.monotonic() < deadline:  # HAProxy logs when it is done
+        time.sleep(0.1)
+        text = (log or cluster.proxy.log).read_text(errors="replace")
+    assert "/r/-" in text
+    assert ROOM not in text
 
 
 def test_no_http2_on_p2pshare_itself(tmp_path: Path) -> None:

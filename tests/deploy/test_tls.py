@@ -152,11 +152,17 @@ def test_an_unwritable_state_dir_is_a_config_error(tmp_path: Path) -> None:
         ensure_self_signed(Config(state_dir=blocker / "state"))
 
 
-async def _https_and_wss(port: int, context: ssl.SSLContext, host: str = "127.0.0.1") -> None:
+async def _https_and_wss(
+    port: int, context: ssl.SSLContext, host: str = "127.0.0.1", *, hsts: bool = False
+) -> None:
     status, headers, _ = await trio.to_thread.run_sync(
         lambda: http_get(f"https://{host}:{port}/", context=context)
     )
-    assert status == 200 and "content-security-policy" in {k.lower() for k in headers}
+    names = {k.lower() for k in headers}
+    assert status == 200 and "content-security-policy" in names
+    # HSTS with a real certificate; never with a self-signed one (its warning could then not
+    # be clicked through, for a year).
+    assert ("strict-transport-security" in names) is hsts
     url = f"wss://{host}:{port}/ws/{creator_room_id('t' * 22)}"
     async with trio_websocket.open_websocket_url(url, ssl_context=context) as ws:
         await ws.send_message(encode_client_message(Join(cid="c" * 22, token="t" * 22)))
@@ -187,7 +193,8 @@ async def test_certfile_and_keyfile(start_server: StartServer, tmp_path: Path) -
     certfile, keyfile = ensure_self_signed(Config(state_dir=tmp_path / "made-elsewhere"))
     server = await start_server(config={"certfile": certfile, "keyfile": keyfile})
     assert server.tls
-    await _https_and_wss(server.http_port, ssl.create_default_context(cafile=str(certfile)))
+    context = ssl.create_default_context(cafile=str(certfile))
+    await _https_and_wss(server.http_port, context, hsts=True)
 
 
 def test_certificate_files_must_be_readable(tmp_path: Path) -> None:

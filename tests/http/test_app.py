@@ -178,11 +178,32 @@ async def test_a_get_of_the_link_does_not_touch_the_room(start_server: StartServ
     assert json.loads(body)["rooms"] == 0
 
 
+async def websocket_status(port: int, host: str, extra: str = "") -> bytes:
+    """The status line of a WebSocket upgrade to /ws/<room> with these Host and extra headers."""
+    stream = await trio.open_tcp_stream("127.0.0.1", port)
+    async with stream:
+        await stream.send_all(
+            (
+                f"GET /ws/abcdefghijklmnopqrstuv HTTP/1.1\r\nHost: {host}\r\n"
+                "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                f"Sec-WebSocket-Version: 13\r\n{extra}\r\n"
+            ).encode()
+        )
+        with trio.fail_after(5):
+            response = await stream.receive_some(4096)
+    return response.split(b"\r\n", 1)[0]
+
+
 @pytest.mark.parametrize(
     ("origin", "accepted"),
     [
         (None, True),  # not a browser
-        ("http://127.0.0.1:9999", True),  # the page's own host (a proxy may change the port)
+        ("http://127.0.0.1:{port}", True),  # the page's own origin
+        ("HTTP://127.0.0.1:{port}/", True),  # the same, spelled otherwise
+        ("http://127.0.0.1:9999", False),  # another port of the same host: another site
+        ("https://127.0.0.1:{port}", False),  # https against http
+        ("http://localhost:{port}", False),  # another name
         ("http://evil.example", False),
         ("null", False),
     ],
@@ -191,17 +212,33 @@ async def test_websocket_from_another_origin_is_refused(
     start_server: StartServer, origin: str | None, accepted: bool
 ) -> None:
     server = await start_server()
-    stream = await trio.open_tcp_stream("127.0.0.1", server.http_port)
-    async with stream:
-        extra = f"Origin: {origin}\r\n" if origin else ""
-        await stream.send_all(
-            (
-                "GET /ws/abcdefghijklmnopqrstuv HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                "Upgrade: websocket\r\nConnection: Upgrade\r\n"
-                "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                f"Sec-WebSocket-Version: 13\r\n{extra}\r\n"
-            ).encode()
-        )
-        with trio.fail_after(5):
-            response = await stream.receive_some(4096)
-    assert response.startswith(b"HTTP/1.1 101" if accepted else b"HTTP/1.1 403"), response[:40]
+    port = server.http_port
+    extra = f"Origin: {origin.format(port=port)}\r\n" if origin else ""
+    status = await websocket_status(port, f"127.0.0.1:{port}", extra)
+    assert status.startswith(b"HTTP/1.1 101" if accepted else b"HTTP/1.1 403"), status
+
+
+async def test_dns_rebinding_is_refused_with_public_urls(start_server: StartServer) -> None:
+    """An attacker's name pointed at this server sends its own Host and a matching Origin:
+    same-origin by itself, refused because it is not one of the configured public URLs."""
+    server = await start_server(config={"public_urls": ("https://share.example.org",)})
+    port = server.http_port
+    evil = "Origin: http://rebind.evil.example\r\n"
+    assert (await websocket_status(port, "rebind.evil.example", evil)).startswith(b"HTTP/1.1 403")
+    status, _, _ = await http_get(port, "/config.json", host="rebind.evil.example")
+    assert status == 421
+    # Health and metrics answer under any Host (the operator's checks and scrapers).
+    assert (await http_get(port, "/healthz", host="127.0.0.1"))[0] == 200
+    # The public name itself, as the proxy passes it on (--trust-proxy: its scheme).
+    trusted = await start_server(
+        config={"public_urls": ("https://share.example.org",), "trust_proxy": True}
+    )
+    proto = "X-Forwarded-Proto: https\r\n"
+    good = proto + "Origin: https://share.example.org\r\n"
+    assert (await websocket_status(trusted.http_port, "share.example.org", good)).startswith(
+        b"HTTP/1.1 101"
+    )
+    page = await http_get(
+        trusted.http_port, "/", host="share.example.org", headers={"X-Forwarded-Proto": "https"}
+    )
+    assert page[0] == 200
