@@ -57,6 +57,9 @@ _ROOM_ID_CHARS: Final = frozenset(
 ClientId = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{16,64}$")]
 CreatorToken = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{16,128}$")]
 PeerId = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+# Room admission (admission.py): the access key a sender registers, a receiver's HMAC proof.
+AccessKey = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{43}$")]
+JoinProof = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{43}$")]
 # Session ids order a peer pair's negotiations; JavaScript-safe integers.
 SessionId = Annotated[int, msgspec.Meta(ge=0, le=2**53 - 1)]
 # The opaque sealed payload. The frame size limit bounds it further.
@@ -87,6 +90,7 @@ class ErrorCode(enum.StrEnum):
     REPLACED = "replaced"  # the same client id connected again
     DRAINING = "draining"  # the server is shutting down and takes no new rooms
     SHUTTING_DOWN = "shutting-down"  # the server is stopping now
+    ADMISSION_REFUSED = "admission-refused"  # no proof of the link's secret, or a wrong one
 
 
 class CloseCode(enum.IntEnum):
@@ -104,6 +108,9 @@ class CloseCode(enum.IntEnum):
     ROLE_REFUSED = 4009  # wrong creator token / role conflict: do not reconnect
     TOO_MANY_ROOMS = 4010  # per-address or per-process room limit
     DRAINING = 4011  # this server takes no new rooms; try again (another instance)
+    ADMISSION_REFUSED = (
+        4012  # the join's proof of the link's secret is missing or wrong: do not reconnect
+    )
 
 
 class SignalingError(P2PShareError):
@@ -135,11 +142,15 @@ class _Message(msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag_fiel
 
 
 class Join(_Message, tag="join", frozen=True):
-    """First message on a connection: who I am, and whether I claim the sender role."""
+    """First message on a connection: who I am, whether I claim the sender role, and the
+    proof of the link's secret (admission.py): a sender registers the room's `access` key, a
+    receiver shows its `proof`."""
 
     cid: ClientId
     token: CreatorToken | None = None
     v: int = PROTOCOL_VERSION
+    access: AccessKey | None = None
+    proof: JoinProof | None = None
 
 
 class Relay(_Message, tag="relay", frozen=True):

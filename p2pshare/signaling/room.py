@@ -21,6 +21,11 @@ Theory of the room:
   receiver, and a wrong token is refused.
 - Receivers talk only to the sender, and the sender to any receiver; receivers
   never see each other's messages.
+- Admission (admission.py): the sender's join registers the room's access key; a receiver
+  is admitted only with a proof made with it. Before the room knows the key (its sender has
+  not joined since the room was made: a restart, another instance), receivers are admitted on
+  probation, and those whose proof does not match are closed when the sender registers it.
+  So a room id alone never holds a slot, or reaches the sender, while the sender is there.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Literal
 
+from p2pshare.signaling.admission import proof_matches
 from p2pshare.signaling.messages import (
     PROTOCOL_VERSION,
     CloseCode,
@@ -83,6 +89,7 @@ class _Slot:
     cid: str
     role: Role
     conn: ConnHandle
+    proof: str | None = None
 
 
 def peer_id_for(room_id: str, cid: str) -> str:
@@ -103,6 +110,8 @@ class Room:
         self.settings = settings
         self._slots: dict[str, _Slot] = {}  # by peer id
         self._by_conn: dict[ConnHandle, _Slot] = {}
+        # The access key its sender registered (admission.py); None until it has joined.
+        self.access: str | None = None
 
     # --- queries -------------------------------------------------------------
 
@@ -141,6 +150,15 @@ class Room:
                 CloseCode.ROLE_REFUSED,
             )
         effects: list[Effect] = []
+        if role is Role.SENDER and message.access is not None:
+            effects += self._register_access(message.access)
+        elif role is Role.RECEIVER and not self._admits(message.cid, message.proof):
+            raise SignalingError(
+                ErrorCode.ADMISSION_REFUSED,
+                _NO_ADMISSION,
+                CloseCode.ADMISSION_REFUSED,
+            )
+        existing = self._slots.get(peer)  # (refreshed: admission may have removed it)
         if role is Role.SENDER:
             # The token proves identity: a sender on another tab (another cid) is replaced too.
             for other in list(self._slots.values()):
@@ -161,6 +179,7 @@ class Room:
         else:
             slot = _Slot(peer=peer, cid=message.cid, role=role, conn=conn)
             self._slots[peer] = slot
+        slot.proof = message.proof
         self._by_conn[conn] = slot
 
         others = [s for s in self._slots.values() if s is not slot]
@@ -209,6 +228,28 @@ class Room:
 
     # --- internals -----------------------------------------------------------
 
+    def _admits(self, cid: str, proof: str | None) -> bool:
+        """A receiver's proof holds, or is on probation until the sender registers its key."""
+        return self.access is None or proof_matches(self.access, self.room_id, cid, proof)
+
+    def _register_access(self, access: str) -> list[Effect]:
+        """The sender registered the access key: receivers on probation without a matching
+        proof are closed (and never reached the sender: it was not here)."""
+        self.access = access
+        effects: list[Effect] = []
+        for slot in list(self._slots.values()):
+            if slot.role is Role.RECEIVER and not self._admits(slot.cid, slot.proof):
+                effects.append(
+                    Close(
+                        slot.conn,
+                        CloseCode.ADMISSION_REFUSED,
+                        ErrorCode.ADMISSION_REFUSED,
+                        _NO_ADMISSION,
+                    )
+                )
+                effects += self._remove(slot, "left")
+        return effects
+
     def _role_for(self, message: Join) -> Role:
         if message.token is None:
             return Role.RECEIVER
@@ -225,6 +266,12 @@ class Room:
         del self._by_conn[slot.conn]
         left = PeerLeft(peer=slot.peer, reason=reason)
         return [Deliver(s.conn, left) for s in self._slots.values()]
+
+
+_NO_ADMISSION = (
+    "this link's key does not match this share (or the link was cut short): "
+    "ask the sender for the whole link"
+)
 
 
 def _replaced(conn: ConnHandle) -> Close:

@@ -551,3 +551,31 @@ async def test_shutdown_tells_peers_going_away(start_server: StartServer) -> Non
 
 
 _ = secrets
+
+
+async def test_room_id_holders_get_no_slot_and_no_word_to_the_sender(
+    start_server: StartServer,
+) -> None:
+    """The demonstrated attack, over real WebSockets: 16 clients that know only the room id
+    (from a log, say) tried to fill the room; a real receiver then got room-full, and the
+    sender spent its budget on them. Now each is refused (4012) before it holds a slot, the
+    sender hears nothing, and the real receiver joins."""
+    from p2pshare.signaling.admission import access_key
+
+    server = await start_server()
+    access = access_key(secrets.token_bytes(32), SENDER_ROOM)
+    async with Client(server.http_port, SENDER_ROOM, token=TOKEN, access=access) as sender:
+        await sender.join()
+        for _ in range(16):
+            async with Client(server.http_port, SENDER_ROOM) as fake:
+                await fake.send_raw(encode_client_message_join(fake.cid))
+                error = await fake.recv_until(ErrorMessage)
+                assert isinstance(error, ErrorMessage)
+                assert error.code is ErrorCode.ADMISSION_REFUSED
+                assert (await fake.closed_with())[0] == CloseCode.ADMISSION_REFUSED
+        async with Client(server.http_port, SENDER_ROOM, access=access) as real:
+            welcome = await real.join()
+            arrival = await sender.recv_until(PeerJoined)
+            assert isinstance(arrival, PeerJoined) and arrival.peer == welcome.peer
+        # Nothing of the 16 reached the sender (the first frame after its welcome was the real one).
+        assert sender.welcome is not None and sender.welcome.peers == ()

@@ -8,6 +8,7 @@ from types import TracebackType
 import trio
 import trio_websocket
 
+from p2pshare.signaling.admission import join_proof
 from p2pshare.signaling.messages import (
     Join,
     Relay,
@@ -28,12 +29,23 @@ def new_cid() -> str:
 
 class Client:
     def __init__(
-        self, port: int, room: str, *, cid: str | None = None, token: str | None = None
+        self,
+        port: int,
+        room: str,
+        *,
+        cid: str | None = None,
+        token: str | None = None,
+        access: str | None = None,
+        proof: str | None = None,
     ) -> None:
+        """`access`: the room's access key, registered by a sender (token) or proven by a
+        receiver (its join then carries the proof made with it; `proof` overrides that)."""
         self.url = f"ws://127.0.0.1:{port}/ws/{room}"
         self.room = room
         self.cid = cid or new_cid()
         self.token = token
+        self.access = access if token else None
+        self.proof = proof or (join_proof(access, room, self.cid) if access and not token else None)
         self.ws: trio_websocket.WebSocketConnection | None = None
         self.welcome: Welcome | None = None
         self._cm: object = None
@@ -66,7 +78,8 @@ class Client:
                     return message
 
     async def join(self) -> Welcome:
-        await self.send_raw(encode_client_message(Join(cid=self.cid, token=self.token)))
+        join = Join(cid=self.cid, token=self.token, access=self.access, proof=self.proof)
+        await self.send_raw(encode_client_message(join))
         welcome = await self.recv_until(Welcome)
         assert isinstance(welcome, Welcome)
         self.welcome = welcome

@@ -5,6 +5,7 @@
 
 import { gcm } from '../vendor/noble-ciphers/aes.js';
 import { hkdf } from '../vendor/noble-hashes/hkdf.js';
+import { hmac } from '../vendor/noble-hashes/hmac.js';
 import { sha256 as nobleSha256 } from '../vendor/noble-hashes/sha2.js';
 
 /**
@@ -15,6 +16,7 @@ import { sha256 as nobleSha256 } from '../vendor/noble-hashes/sha2.js';
  * @property {(key: unknown, nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array) => Promise<Uint8Array>} encrypt
  * @property {(key: unknown, nonce: Uint8Array, aad: Uint8Array, sealed: Uint8Array) => Promise<Uint8Array>} decrypt  rejects when not authentic
  * @property {(data: Uint8Array) => Promise<Uint8Array>} sha256  one-shot
+ * @property {(key: Uint8Array, data: Uint8Array) => Promise<Uint8Array>} hmacSha256
  */
 
 /** @returns {CryptoBackend} */
@@ -34,6 +36,10 @@ function webCryptoBackend(subtle) {
       return new Uint8Array(await subtle.decrypt({ name: 'AES-GCM', iv, additionalData }, key, sealed));
     },
     sha256: async (data) => new Uint8Array(await subtle.digest('SHA-256', data)),
+    async hmacSha256(key, data) {
+      const imported = await subtle.importKey('raw', key, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+      return new Uint8Array(await subtle.sign('HMAC', imported, data));
+    },
   };
 }
 
@@ -45,6 +51,7 @@ const nobleBackend = {
   encrypt: async (key, nonce, aad, plaintext) => gcm(key, nonce, aad).encrypt(plaintext),
   decrypt: async (key, nonce, aad, sealed) => gcm(key, nonce, aad).decrypt(sealed),
   sha256: async (data) => nobleSha256(data),
+  hmacSha256: async (key, data) => hmac(nobleSha256, key, data),
 };
 
 /**

@@ -93,6 +93,11 @@ export function watchSignaling(signaling, { onReplaced }) {
         key: 'signaling',
         actions: [{ label: 'Use this tab instead', onClick: onReplaced }],
       });
+    } else if (code === 4012) {
+      ui.showMessage(
+        'This link does not open this share',
+        "Its key does not match the share (or the link was cut short). Ask the sender for the whole link again.",
+      );
     } else if (code === 4004) {
       ui.showMessage('This link is broken', 'The room in this link is malformed. Ask the sender for the whole link.');
     } else if (code === 4009) {

@@ -25,6 +25,7 @@ export const CLOSE = Object.freeze({
   ROLE_REFUSED: 4009,
   TOO_MANY_ROOMS: 4010,
   DRAINING: 4011,
+  ADMISSION_REFUSED: 4012,
 });
 
 /** `code` of an `error` frame (ErrorCode). */
@@ -47,6 +48,7 @@ export const ERROR = Object.freeze({
   REPLACED: 'replaced',
   DRAINING: 'draining',
   SHUTTING_DOWN: 'shutting-down',
+  ADMISSION_REFUSED: 'admission-refused',
 });
 
 /** Role. */

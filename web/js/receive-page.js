@@ -1,6 +1,7 @@
 // The receiving page: one room's receiver, its controls (Accept, folder, cancel, Save, ZIP)
 // and its status line.
 
+import { joinProof } from './admission.js';
 import { $, clientId, deviceName, keepRendered, session, watchSignaling } from './page.js';
 import { accept, cancel, pickFolder, saveAgain, saveZip } from './receive-actions.js';
 import { ReceiverController } from './receiver.js';
@@ -37,7 +38,8 @@ export async function runReceiver({ room, secret, config }) {
   }
   const epoch = newEpoch(session);
   const sealer = await new Sealer({ secret, room, epoch }).init();
-  const signaling = new SignalingClient({ url: signalingUrl(location, room), cid: clientId() });
+  const proof = await joinProof(secret, room, clientId());
+  const signaling = new SignalingClient({ url: signalingUrl(location, room), cid: clientId(), admission: { proof } });
   const sealed = new SealedSignaling(signaling, sealer);
   const receiver = await new ReceiverController({
     sealed,

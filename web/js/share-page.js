@@ -1,6 +1,7 @@
 // The sharing page: choosing files (names made portable), starting a share, resuming it after
 // a reload (the files added again), and the controls (copy, stop, add more).
 
+import { accessKey } from './admission.js';
 import { filesFromSources, sourcesOf, wireChoosers } from './choose.js';
 import { buildLink, newRoom } from './link.js';
 import { $, CREATOR_KEY, clientId, keepRendered, session, watchSignaling } from './page.js';
@@ -103,7 +104,8 @@ export async function resumeSender(room, creator, config) {
 async function runSender({ room, secretText, token, shared, sources, config }) {
   const epoch = newEpoch(session);
   const sealer = await new Sealer({ secret: fromBase64Url(secretText), room, epoch }).init();
-  const signaling = new SignalingClient({ url: signalingUrl(location, room), cid: clientId(), token });
+  const access = await accessKey(fromBase64Url(secretText), room);
+  const signaling = new SignalingClient({ url: signalingUrl(location, room), cid: clientId(), token, admission: { access } });
   const sealed = new SealedSignaling(signaling, sealer);
   const sender = await new SenderController({ sealed, signaling, iceServers: config.iceServers, files: shared }).init();
   const link = buildLink(location.origin, room, secretText);

@@ -16,7 +16,7 @@ import { backoffDelayMs } from './util.js';
 
 export { CLOSE };
 
-const FATAL_CLOSES = new Set([CLOSE.REPLACED, CLOSE.BAD_ROOM, CLOSE.ROLE_REFUSED, CLOSE.PROTOCOL_ERROR]);
+const FATAL_CLOSES = new Set([CLOSE.REPLACED, CLOSE.BAD_ROOM, CLOSE.ROLE_REFUSED, CLOSE.PROTOCOL_ERROR, CLOSE.ADMISSION_REFUSED]);
 
 export class SignalingClient extends EventTarget {
   /**
@@ -26,11 +26,13 @@ export class SignalingClient extends EventTarget {
    * @param {string|null} [options.token] creator token (sender only)
    * @param {typeof WebSocket} [options.WebSocketImpl]
    */
-  constructor({ url, cid, token = null, WebSocketImpl = globalThis.WebSocket }) {
+  constructor({ url, cid, token = null, admission = {}, WebSocketImpl = globalThis.WebSocket }) {
     super();
     this.url = url;
     this.cid = cid;
     this.token = token;
+    /** @type {{access?: string, proof?: string}} the join's proof of the link's secret (admission.js) */
+    this.admission = admission;
     this.WebSocketImpl = WebSocketImpl;
     /** @type {WebSocket|null} */
     this.ws = null;
@@ -107,6 +109,7 @@ export class SignalingClient extends EventTarget {
       this.lastHeard = Date.now();
       const join = { type: 'join', cid: this.cid, v: SIGNALING_VERSION };
       if (this.token) join.token = this.token;
+      Object.assign(join, this.admission);
       ws.send(JSON.stringify(join));
     };
     ws.onmessage = (event) => {
