@@ -86,9 +86,14 @@ _OPTIONS: tuple[_Option, ...] = (
     _Option(
         "--turn-secret",
         "shared secret of a coturn server in use-auth-secret mode: "
-        "browsers get time-limited TURN credentials for the turn: URLs",
+        "browsers admitted to a room get time-limited TURN credentials for the turn: URLs",
     ),
-    _Option("--turn-ttl", "lifetime of those TURN credentials, in seconds", int, 12 * 3600),
+    _Option(
+        "--turn-ttl",
+        "lifetime of those TURN credentials, in seconds (each admitted join gets fresh ones)",
+        int,
+        4 * 3600,
+    ),
     _Option("--certfile", "TLS certificate (PEM); serve HTTPS and WSS", Path),
     _Option("--keyfile", "TLS private key (PEM) for --certfile", Path),
     _Option(

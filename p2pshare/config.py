@@ -84,7 +84,8 @@ class Config:
     """Extra STUN/TURN URLs handed to browsers, after the built-in STUN server."""
     turn_secret: str | None = None
     """Shared secret for coturn-style time-limited TURN credentials (use-auth-secret)."""
-    turn_ttl_s: int = 12 * 3600
+    turn_ttl_s: int = 4 * 3600
+    """How long the TURN credentials in a welcome stay valid (each join gets fresh ones)."""
     certfile: Path | None = None
     keyfile: Path | None = None
     self_signed: bool = False

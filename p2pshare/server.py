@@ -14,6 +14,7 @@ import gc
 import logging
 import socket
 import ssl
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ from p2pshare.errors import ConfigError
 from p2pshare.http.app import App
 from p2pshare.http.gate import ConnectionGate
 from p2pshare.http.static import StaticFiles, default_web_root
+from p2pshare.ice import turn_servers_for
 from p2pshare.metrics import Metrics
 from p2pshare.netaddr import urls_for
 from p2pshare.signaling.service import SignalingService
@@ -329,7 +331,8 @@ async def serve(
     _check_certificate(config)
     metrics = Metrics()
     static = StaticFiles(config.web_root or default_web_root())
-    signaling = SignalingService(config.limits, metrics)
+    turn = (lambda: turn_servers_for(config, time.time())) if config.turn_secret else None
+    signaling = SignalingService(config.limits, metrics, turn=turn)
     app = App(config, static, signaling, metrics, hsts=hsts)
     if stop is None:
         stop = trio.Event()

@@ -14,9 +14,6 @@ join, consume or disturb it.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import ipaddress
 import json
 import re
@@ -36,6 +33,7 @@ from p2pshare.config import Config
 from p2pshare.http.gate import ConnectionGate
 from p2pshare.http.origin import allowed_origins, normalize_origin, request_origin
 from p2pshare.http.static import Asset, StaticFiles
+from p2pshare.ice import ice_servers_for
 from p2pshare.metrics import Metrics
 from p2pshare.signaling.service import Disconnect, SignalingService
 
@@ -152,32 +150,6 @@ def _origin_problem(
     if origin is None or origin != sent_to:
         return "cross-origin"
     return None
-
-
-def _turn_credentials(secret: str, ttl_s: int, now_s: float) -> tuple[str, str]:
-    """coturn's use-auth-secret scheme: username '<expiry>:p2pshare', HMAC-SHA1 password."""
-    username = f"{int(now_s) + ttl_s}:p2pshare"
-    digest = hmac.new(secret.encode(), username.encode(), hashlib.sha1).digest()
-    return username, base64.b64encode(digest).decode()
-
-
-def ice_servers_for(config: Config, host: str | None, now_s: float) -> list[dict[str, object]]:
-    """The RTCIceServer list for a browser that reached us at `host`."""
-    servers: list[dict[str, object]] = []
-    if config.stun_port and host:
-        servers.append({"urls": [f"stun:{host}:{config.stun_port}"]})
-    stun_urls = [url for url in config.ice_servers if url.startswith(("stun:", "stuns:"))]
-    turn_urls = [url for url in config.ice_servers if url.startswith(("turn:", "turns:"))]
-    if stun_urls:
-        servers.append({"urls": stun_urls})
-    if turn_urls:
-        entry: dict[str, object] = {"urls": turn_urls}
-        if config.turn_secret:
-            entry["username"], entry["credential"] = _turn_credentials(
-                config.turn_secret, config.turn_ttl_s, now_s
-            )
-        servers.append(entry)
-    return servers
 
 
 class _AsgiWebSocket:

@@ -36,6 +36,7 @@ __all__ = [
     "Role",
     "ServerMessage",
     "SignalingError",
+    "TurnServer",
     "Welcome",
     "decode_client_message",
     "decode_server_message",
@@ -180,8 +181,20 @@ class PeerInfo(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     role: Role
 
 
+TurnUrl = Annotated[str, msgspec.Meta(pattern=r"^turns?:", max_length=512)]
+TurnCredential = Annotated[str, msgspec.Meta(max_length=256)]
+
+
+class TurnServer(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A TURN server (an RTCIceServer) with time-limited credentials, for members only."""
+
+    urls: Annotated[tuple[TurnUrl, ...], msgspec.Meta(min_length=1, max_length=16)]
+    username: TurnCredential
+    credential: TurnCredential
+
+
 class Welcome(_Message, tag="welcome", frozen=True):
-    """Answer to `join`: your peer id and role, and who else is here."""
+    """Answer to `join`: your peer id and role, who else is here, and TURN (if any)."""
 
     v: int
     room: str
@@ -190,6 +203,7 @@ class Welcome(_Message, tag="welcome", frozen=True):
     peers: tuple[PeerInfo, ...]
     heartbeat_s: float
     max_frame_bytes: int
+    turn: Annotated[tuple[TurnServer, ...], msgspec.Meta(max_length=8)] = ()
 
 
 class PeerJoined(_Message, tag="peer-joined", frozen=True):

@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Protocol, assert_never
 
+import msgspec
 import trio
 
 from p2pshare.config import Limits
@@ -40,6 +41,8 @@ from p2pshare.signaling.messages import (
     Pong,
     Relay,
     SignalingError,
+    TurnServer,
+    Welcome,
     decode_client_message,
     encode_server_message,
     is_valid_room_id,
@@ -157,9 +160,16 @@ class SignalingService:
     """Rooms, peers and their limits. Start with `await nursery.start(service.run)`."""
 
     def __init__(
-        self, limits: Limits, metrics: Metrics, *, clock: Callable[[], float] = trio.current_time
+        self,
+        limits: Limits,
+        metrics: Metrics,
+        *,
+        clock: Callable[[], float] = trio.current_time,
+        turn: Callable[[], tuple[TurnServer, ...]] | None = None,
     ) -> None:
+        """`turn`: fresh TURN credentials for each admitted member's welcome (p2pshare/ice.py)."""
         self.limits = limits
+        self._turn = turn
         self.metrics = metrics
         self._clock = clock
         self._settings = RoomSettings(
@@ -605,6 +615,8 @@ class SignalingService:
             match effect:
                 case Deliver(conn=conn, message=message):
                     assert isinstance(conn, _Peer)
+                    if self._turn is not None and isinstance(message, Welcome):
+                        message = msgspec.structs.replace(message, turn=self._turn())
                     self._send(conn, encode_server_message(message))
                 case Close(conn=conn, code=code, error=error, reason=reason):
                     assert isinstance(conn, _Peer)

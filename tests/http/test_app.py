@@ -10,6 +10,7 @@ import trio
 
 from p2pshare.config import Config
 from p2pshare.http.app import ice_servers_for
+from p2pshare.ice import turn_servers_for
 from tests.conftest import StartServer
 
 
@@ -113,7 +114,7 @@ async def test_config_json_points_at_the_builtin_stun_for_the_host_used(
         assert config["maxReceivers"] == 16
 
 
-def test_extra_ice_servers_and_turn_credentials() -> None:
+def test_extra_ice_servers_and_turn_credentials_only_for_members() -> None:
     config = Config(
         stun_port=3478,
         ice_servers=("stun:stun.lan:3478", "turn:turn.lan:3478"),
@@ -121,19 +122,39 @@ def test_extra_ice_servers_and_turn_credentials() -> None:
         turn_ttl_s=600,
     )
     servers = ice_servers_for(config, "host.lan", now_s=1000.0)
-    assert servers[0] == {"urls": ["stun:host.lan:3478"]}
-    assert servers[1] == {"urls": ["stun:stun.lan:3478"]}
-    turn = servers[2]
-    assert turn["urls"] == ["turn:turn.lan:3478"] and turn["username"] == "1600:p2pshare"
+    # /config.json, which anyone can fetch: STUN only; TURN with a secret is for members.
+    assert servers == [{"urls": ["stun:host.lan:3478"]}, {"urls": ["stun:stun.lan:3478"]}]
+    (turn,) = turn_servers_for(config, now_s=1000.0)
+    assert turn.urls == ("turn:turn.lan:3478",) and turn.username == "1600:p2pshare"
     # coturn's check: base64(HMAC-SHA1(secret, username))
     import base64
     import hashlib
     import hmac
 
     expected = base64.b64encode(hmac.new(b"s3cret", b"1600:p2pshare", hashlib.sha1).digest())
-    assert turn["credential"] == expected.decode()
+    assert turn.credential == expected.decode()
+    # A TURN URL without a secret (opened by the operator otherwise) is simply listed.
+    open_turn = Config(stun_port=0, ice_servers=("turn:turn.lan:3478",))
+    assert ice_servers_for(open_turn, "h", 0) == [{"urls": ["turn:turn.lan:3478"]}]
+    assert turn_servers_for(open_turn, 0) == ()
     # No STUN of our own when it is off, and never a public server by default.
     assert ice_servers_for(Config(stun_port=0), "h", 0) == []
+
+
+async def test_config_json_has_no_turn_credentials_and_welcome_has_them(
+    start_server: StartServer,
+) -> None:
+    """The review's finding: /config.json handed TURN credentials to anyone, for 12 h."""
+    from tests.signaling.wsclient import Client, new_room_id
+
+    turn_config = {"ice_servers": ("turn:turn.lan:3478",), "turn_secret": "s3cret"}
+    server = await start_server(config=turn_config)
+    _, _, body = await http_get(server.http_port, "/config.json")
+    assert "credential" not in body.decode() and "turn:" not in body.decode()
+    async with Client(server.http_port, new_room_id()) as member:
+        welcome = await member.join()
+    (turn,) = welcome.turn
+    assert turn.urls == ("turn:turn.lan:3478",) and turn.credential
 
 
 async def test_healthz_and_metrics(start_server: StartServer) -> None:

@@ -57,6 +57,7 @@ def variant(base: dict[str, Any], **changes: Any) -> str:
 
 
 # (frame, the verdict both must give); True: a server message; False: refused by both.
+TURN = {"urls": ["turn:turn.example.org:3478"], "username": "1:p2pshare", "credential": "c2VjcmV0"}
 VECTORS: list[tuple[str, bool]] = [
     (json.dumps(WELCOME), True),
     (json.dumps(RELAY), True),
@@ -67,6 +68,13 @@ VECTORS: list[tuple[str, bool]] = [
     ('{"type": "peer-left", "peer": "%s", "reason": "lost"}' % PEER, True),
     ('{"type": "peer-joined", "peer": "%s", "role": "receiver"}' % PEER, True),
     ('{"type": "error", "code": "room-full", "message": "full"}', True),
+    (variant(WELCOME, turn=[]), True),
+    (variant(WELCOME, turn=[TURN]), True),
+    (variant(WELCOME, turn=[{**TURN, "urls": ["stun:x:3478"]}]), False),  # TURN only
+    (variant(WELCOME, turn=[{**TURN, "urls": []}]), False),
+    (variant(WELCOME, turn=[{**TURN, "extra": 1}]), False),
+    (variant(WELCOME, turn=[{k: v for k, v in TURN.items() if k != "credential"}]), False),
+    (variant(WELCOME, turn=[TURN] * 9), False),
     (variant(WELCOME, extra=1), False),
     (variant(WELCOME, peers=...), False),
     (variant(WELCOME, role="admin"), False),

@@ -7,7 +7,9 @@ import { randomId } from './util.js';
 const CID_KEY = 'p2pshare:cid';
 export const CREATOR_KEY = (room) => `p2pshare:creator:${room}`;
 export const session = globalThis.sessionStorage;
-export { $ } from './ui-dom.js';
+import { $ } from './ui-dom.js';
+
+export { $ };
 
 /** This tab's client id: kept across reloads of the tab, distinct per tab (sessionStorage). */
 export function clientId() {

@@ -44,6 +44,15 @@ export class ChangeThrottle {
   }
 }
 
+/**
+ * The ICE servers for new connections: the page's (/config.json: STUN) and the TURN servers
+ * that `welcome` brings, with credentials made for this member only.
+ * @param {RTCIceServer[]} base @param {{turn?: RTCIceServer[]}} welcome
+ */
+export function iceServersWith(base, welcome) {
+  return [...base, ...(welcome.turn ?? [])];
+}
+
 export class PeerSession {
   /**
    * @param {object} options

@@ -75,7 +75,10 @@ const isString = (v, max = 1024) => typeof v === 'string' && v.length <= max;
 const isPeer = (v) => typeof v === 'string' && /^[A-Za-z0-9_-]{1,64}$/.test(v);
 const isInt = (v, min, max) => Number.isInteger(v) && v >= min && v <= max;
 
-/** Field name -> check, per server message type; every field required, no others allowed. */
+/** Fields a server message may leave out (msgspec defaults): message type -> names. */
+const OPTIONAL_FIELDS = { welcome: ['turn'] };
+
+/** Field name -> check, per server message type; every field required (but OPTIONAL_FIELDS), no others allowed. */
 const SERVER_FIELDS = {
   welcome: {
     v: (v) => isInt(v, 0, 2 ** 31),
@@ -88,6 +91,7 @@ const SERVER_FIELDS = {
       v.every((p) => p && typeof p === 'object' && exactKeys(p, ['peer', 'role']) && isPeer(p.peer) && ROLES.has(p.role)),
     heartbeat_s: (v) => typeof v === 'number' && v > 0 && v <= 3600,
     max_frame_bytes: (v) => isInt(v, 1, 2 ** 31),
+    turn: (v) => Array.isArray(v) && v.length <= 8 && v.every(isTurnServer),
   },
   'peer-joined': { peer: isPeer, role: (v) => ROLES.has(v) },
   'peer-left': { peer: isPeer, reason: (v) => v === 'left' || v === 'lost' },
@@ -96,6 +100,21 @@ const SERVER_FIELDS = {
   ping: {},
   pong: {},
 };
+
+/** An RTCIceServer of `welcome.turn`: TURN URLs and time-limited credentials. */
+function isTurnServer(s) {
+  return (
+    s &&
+    typeof s === 'object' &&
+    exactKeys(s, ['urls', 'username', 'credential']) &&
+    Array.isArray(s.urls) &&
+    s.urls.length >= 1 &&
+    s.urls.length <= 16 &&
+    s.urls.every((url) => isString(url, 512) && /^turns?:/.test(url)) &&
+    isString(s.username, 256) &&
+    isString(s.credential, 256)
+  );
+}
 
 function exactKeys(object, keys) {
   const own = Object.keys(object);
@@ -123,6 +142,7 @@ export function parseServerFrame(text) {
     if (key !== 'type' && !Object.hasOwn(fields, key)) throw new ProtocolError(`${message.type}: unknown field ${key.slice(0, 40)}`);
   }
   for (const [key, check] of Object.entries(fields)) {
+    if (!Object.hasOwn(message, key) && OPTIONAL_FIELDS[message.type]?.includes(key)) continue;
     if (!Object.hasOwn(message, key) || !check(message[key])) throw new ProtocolError(`${message.type}: bad or missing ${key}`);
   }
   return message;

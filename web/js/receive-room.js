@@ -2,6 +2,7 @@
 // messages it sends (hello, offer, candidates, bye, alarm) and what the sealing layer reports
 // (a wrong key, tampering). The connection itself is the controller's PeerSession.
 
+import { iceServersWith } from './peer-session.js';
 import { Phase } from './transfer/receive-phase.js';
 
 /** @typedef {import('./receiver.js').ReceiverController} ReceiverController */
@@ -11,7 +12,9 @@ const SENDER_AWAY = "The sender's page is closed or offline. Waiting for it to c
 
 /** @param {ReceiverController} rc */
 export function listenToRoom(rc) {
+  const baseIceServers = rc.link.iceServers;
   rc.signaling.addEventListener('welcome', (event) => {
+    rc.link.iceServers = iceServersWith(baseIceServers, event.detail);
     const sender = event.detail.peers.find((p) => p.role === 'sender');
     if (sender) senderArrived(rc, sender.peer);
     else if (!rc.link.channelOpen) rc.setStatus(Phase.WAITING_SENDER, WAITING_FOR_SENDER);

@@ -3,6 +3,7 @@
 // sealing layer reports (a wrong key, tampering). Each receiver's connection is its
 // PeerSession; what it may make the sender do is its SendSession's to decide.
 
+import { iceServersWith } from './peer-session.js';
 import { AlarmGate } from './transfer/guards.js';
 import { SendReason, SendState } from './transfer/send-session.js';
 
@@ -12,7 +13,10 @@ import { SendReason, SendState } from './transfer/send-session.js';
 export function listenToRoom(sc) {
   /** replies and notices for bad envelopes: once a minute per peer */
   const alarms = new AlarmGate();
+  const baseIceServers = sc.iceServers;
   sc.signaling.addEventListener('welcome', (event) => {
+    sc.iceServers = iceServersWith(baseIceServers, event.detail);
+    for (const r of sc.receivers.values()) if (r.link) r.link.iceServers = sc.iceServers;
     for (const p of event.detail.peers) if (p.role === 'receiver') greet(sc, p.peer);
   });
   sc.signaling.addEventListener('peer-joined', (event) => {
