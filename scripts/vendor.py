@@ -20,6 +20,7 @@ import argparse
 import base64
 import hashlib
 import json
+import os
 import re
 import subprocess
 import sys
@@ -55,6 +56,10 @@ class Lib:
     umd: Umd | None = None
     # What our code imports, for the README and the manifest (relative to web/vendor/).
     entry_points: tuple[str, ...] = ()
+    # Bare imports of another vendored library (npm prefix -> its folder here), rewritten to
+    # relative paths, since browsers resolve no bare names without an import map. The peer's
+    # pinned version must be the one this package depends on (checked when fetching).
+    peers: dict[str, str] = field(default_factory=dict)
 
 
 LIBS: dict[str, Lib] = {
@@ -71,6 +76,13 @@ LIBS: dict[str, Lib] = {
         entries=("aes.js", "utils.js"),
         copy={"LICENSE": "LICENSE", "package.json": "package.json"},
         entry_points=("noble-ciphers/aes.js", "noble-ciphers/utils.js"),
+    ),
+    "noble-curves": Lib(
+        npm="@noble/curves",
+        entries=("ed25519.js",),
+        copy={"LICENSE": "LICENSE", "package.json": "package.json"},
+        entry_points=("noble-curves/ed25519.js",),
+        peers={"@noble/hashes/": "noble-hashes"},
     ),
     "hash-wasm": Lib(
         npm="hash-wasm",
@@ -137,8 +149,11 @@ STATIC_IMPORT = re.compile(
 DYNAMIC_IMPORT = re.compile(rb"\bimport\s*\(\s*[\"'`]")
 
 
-def module_closure(lib: str, entries: tuple[str, ...], read: dict[str, bytes]) -> list[str]:
-    """The entry modules and every module they import, transitively (package paths)."""
+def module_closure(
+    lib: str, entries: tuple[str, ...], read: dict[str, bytes], peers: dict[str, str] | None = None
+) -> list[str]:
+    """The entry modules and every module they import, transitively (package paths); imports
+    of a peer library (`peers`) are left to that library's own folder."""
     seen: list[str] = []
     todo = list(entries)
     while todo:
@@ -153,6 +168,11 @@ def module_closure(lib: str, entries: tuple[str, ...], read: dict[str, bytes]) -
             raise SystemExit(f"{lib}: {path} uses a dynamic import()")
         for m in STATIC_IMPORT.finditer(text):
             spec = (m.group(1) or m.group(2)).decode()
+            if any(spec.startswith(prefix) for prefix in peers or {}):
+                continue
+            if spec.startswith("../"):
+                todo.append(os.path.normpath(str(Path(path).parent / spec)))
+                continue
             if not spec.startswith("./"):
                 raise SystemExit(f"{lib}: {path} imports {spec!r}: only ./x.js imports can vendor")
             todo.append(str(Path(path).parent / spec[2:]).removeprefix("./"))
@@ -224,6 +244,32 @@ def fetch(name: str, version: str, workdir: Path) -> Tarball:
 # --- building a library's folder --------------------------------------------------------------
 
 
+def check_peers(key: str, lib: Lib, tb: Tarball, libs: dict[str, object]) -> None:
+    """A peer library must be vendored (before this one) at the version this package wants."""
+    wanted = json.loads(tb.files.get("package.json", b"{}")).get("dependencies", {})
+    for folder in lib.peers.values():
+        peer = libs.get(folder)
+        if not isinstance(peer, dict):
+            raise SystemExit(f"{key}: its peer {folder} must come first in LIBS")
+        npm_name = LIBS[folder].npm
+        if npm_name in wanted and wanted[npm_name] != peer["version"]:
+            raise SystemExit(
+                f"{key}: wants {npm_name} {wanted[npm_name]}, vendored is {peer['version']}"
+            )
+
+
+def rewrite_peer_imports(path: str, data: bytes, peers: dict[str, str]) -> bytes:
+    """`from '@noble/hashes/sha2.js'` -> `from '../noble-hashes/sha2.js'` (from `path`'s folder)."""
+    up = "../" * (path.count("/") + 1)
+    for prefix, folder in peers.items():
+        data = re.sub(
+            rb"(\bfrom\s*[\"'])" + re.escape(prefix.encode()),
+            lambda m, f=folder: m.group(1) + f"{up}{f}/".encode(),
+            data,
+        )
+    return data
+
+
 def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -247,8 +293,13 @@ def build(key: str, lib: Lib, tb: Tarball) -> tuple[dict[str, bytes], dict[str, 
         if dest.endswith((".js", ".mjs")) and STATIC_IMPORT.search(tb.files[src]):
             raise SystemExit(f"{key}: {src} imports other modules: list it in entries instead")
         add(dest, src, tb.files[src])
-    for src in module_closure(key, lib.entries, tb.files):
-        add(src, src, tb.files[src])
+    for src in module_closure(key, lib.entries, tb.files, lib.peers):
+        data = tb.files[src]
+        rewritten = rewrite_peer_imports(src, data, lib.peers)
+        if rewritten == data:
+            add(src, src, data)
+        else:
+            add(src, src, rewritten, transform="peer-imports", source_sha256=sha256_hex(data))
     if lib.umd is not None:
         if lib.umd.src not in tb.files:
             raise SystemExit(f"{key}: {lib.umd.src} is not in {lib.npm}@{tb.version}")
@@ -365,6 +416,7 @@ def refresh(upgrade: bool) -> int:
             if old.get("version") != version:
                 changes.append(f"{key}: {old.get('version', '(new)')} -> {version}")
             tb = fetch(lib.npm, version, Path(tmp))
+            check_peers(key, lib, tb, libs)
             files, entry = build(key, lib, tb)
             changes += sync_folder(VENDOR / key, files)
             libs[key] = entry
