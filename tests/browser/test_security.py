@@ -77,10 +77,15 @@ def test_the_server_sees_only_sealed_payloads(
                 "sdp",
             ):
                 assert forbidden not in frame, (forbidden, frame[:200])
-        # Sealed payloads look like random bytes; the envelope reveals only its header.
+        # Sealed payloads look like random bytes; the envelope reveals only its header. The
+        # sender's carry its signature (~ and 64 bytes), the receivers' none.
+        signed = 0
         for frame in relays:
             data = json.loads(frame)["data"]
-            assert re.fullmatch(r"v1\.[A-Za-z0-9_-]{11}\.\d+\.\d+\.[A-Za-z0-9_-]+", data), data
+            envelope = r"v1\.[A-Za-z0-9_-]{11}\.\d+\.\d+\.[A-Za-z0-9_-]+"
+            assert re.fullmatch(envelope + r"(~[A-Za-z0-9_-]{86})?", data), data
+            signed += "~" in data
+        assert 0 < signed < len(relays)
     finally:
         sender.close()
         receiver.close()
@@ -122,10 +127,13 @@ def tamper(
 
 
 def flip_a_byte(message: dict[str, Any]) -> dict[str, Any]:
-    head, blob = message["data"].rsplit(".", 1)
+    """One bit of the sealed bytes changed (the sender's signature, if any, kept as it was)."""
+    envelope, tilde, signature = message["data"].partition("~")
+    head, blob = envelope.rsplit(".", 1)
     raw = bytearray(base64.urlsafe_b64decode(blob + "=" * (-len(blob) % 4)))
     raw[len(raw) // 2] ^= 0x01
-    return {**message, "data": head + "." + base64.urlsafe_b64encode(raw).decode().rstrip("=")}
+    altered = head + "." + base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return {**message, "data": altered + tilde + signature}
 
 
 def assert_both_sides_refuse(sender: Person, receivers: list[Person]) -> None:
@@ -227,7 +235,8 @@ def test_a_wrong_secret_gets_a_clear_message(
     receiver = Person(browser, server.url, "receiver")
     try:
         link = sender.share([payload])
-        wrong = link.split("#")[0] + "#" + secrets.token_urlsafe(32)
+        base, fragment = link.split("#")
+        wrong = base + "#" + secrets.token_urlsafe(32) + "." + fragment.split(".")[1]
         receiver.open_link(wrong)
         # The server refuses it at the door (admission: no proof of the secret, 4012): the page
         # says what to do, and the sender never hears of it: no row, no alarm, no reply.
@@ -307,3 +316,67 @@ def test_insecure_context_uses_the_fallback_crypto_and_completes_sealed(
         receiver.close()
         browser.close()
         server.stop()
+
+
+def test_a_colluding_receiver_cannot_pose_as_the_sender(
+    browser: Browser, server: ServerProcess, payload: Path
+) -> None:
+    """A receiver holds the link, so it can seal messages exactly as the sender would; with the
+    server's help (played here by the route) it delivers one to another receiver as if from
+    the sender. The victim refuses it: the sender's key in the link did not sign it."""
+    sender = Person(browser, server.url, "sender")
+    victim = Person(browser, server.url, "victim")
+    colluder = Person(browser, server.url, "colluder")
+    routes: list[WebSocketRoute] = []
+    seen: dict[str, str] = {}
+
+    def handler(ws: WebSocketRoute) -> None:
+        upstream = ws.connect_to_server()
+        routes.append(ws)
+
+        def from_server(message: str | bytes) -> None:
+            if isinstance(message, str):
+                parsed = json.loads(message)
+                if parsed.get("type") == "relay":
+                    seen["epoch"] = parsed["data"].split(".")[2]  # the sender page's epoch
+                if parsed.get("type") == "welcome":
+                    seen["victim"] = parsed["peer"]
+                    for peer in parsed["peers"]:
+                        if peer["role"] == "sender":
+                            seen["sender"] = peer["peer"]
+            ws.send(message)
+
+        ws.on_message(lambda m: upstream.send(m))
+        upstream.on_message(from_server)
+
+    try:
+        link = sender.share([payload])
+        victim.page.route_web_socket(re.compile(r".*/ws/.*"), handler)
+        victim.open_link(link)
+        victim.page.get_by_test_id("accept").wait_for()
+        colluder.open_link(link)
+        colluder.page.get_by_test_id("accept").wait_for()
+        assert {"victim", "sender", "epoch"} <= seen.keys()
+        room = link.split("/r/")[1].split("#")[0]
+        secret_text = link.split("#")[1].split(".")[0]
+        # The colluder seals, with the link's secret, what the sender would send the victim.
+        envelope = colluder.page.evaluate(
+            """async ([room, secretText, from, to, epoch]) => {
+                const { Sealer } = await import('/js/seal.js');
+                const { fromBase64Url } = await import('/js/util.js');
+                const secret = fromBase64Url(secretText);
+                // A newer page of the sender, as far as the victim can tell from the seal.
+                const sealer = await new Sealer({ secret, room, epoch: epoch + 1 }).init();
+                return sealer.seal(from, to, 0, { k: 'hello', role: 'sender' });
+            }""",
+            [room, secret_text, seen["sender"], seen["victim"], int(seen["epoch"])],
+        )
+        frame = {"type": "relay", "from": seen["sender"], "sid": 0, "data": envelope}
+        routes[-1].send(json.dumps(frame))
+        victim.wait_state("error", timeout_s=30)
+        assert UNVERIFIED in victim.status_text()
+        assert not victim.downloads
+    finally:
+        sender.close()
+        victim.close()
+        colluder.close()

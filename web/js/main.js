@@ -105,7 +105,7 @@ async function boot() {
     return;
   }
   cleanUp(link.room);
-  await runReceiver({ room: link.room, secret: link.secret, config });
+  await runReceiver({ room: link.room, secret: link.secret, senderKey: link.senderKey, config });
 }
 
 boot().catch((error) => {

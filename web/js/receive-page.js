@@ -26,7 +26,7 @@ function lockRoom(room) {
   });
 }
 
-export async function runReceiver({ room, secret, config }) {
+export async function runReceiver({ room, secret, senderKey, config }) {
   ui.showView('view-receive');
   ui.setState('waiting', 'Connecting…');
   if (!(await lockRoom(room))) {
@@ -40,7 +40,7 @@ export async function runReceiver({ room, secret, config }) {
   const sealer = await new Sealer({ secret, room, epoch }).init();
   const proof = await joinProof(secret, room, clientId());
   const signaling = new SignalingClient({ url: signalingUrl(location, room), cid: clientId(), admission: { proof } });
-  const sealed = new SealedSignaling(signaling, sealer);
+  const sealed = new SealedSignaling(signaling, sealer, { senderKey });
   const receiver = await new ReceiverController({
     sealed,
     signaling,

@@ -9,16 +9,21 @@
 
 import { ProtocolError, parseSealedBody } from './protocol.js';
 import { ReplayGuard, SealError } from './seal.js';
+import { signEnvelope, verifiedEnvelope } from './signing.js';
 
 export class SealedSignaling extends EventTarget {
   /**
    * @param {import('./signaling.js').SignalingClient} signaling
    * @param {import('./seal.js').Sealer} sealer
+   * @param {{signWith?: string, senderKey?: string}} [signatures]  the sender signs everything
+   *        it sends with its seed; a receiver opens only what the link's sender key signed
    */
-  constructor(signaling, sealer) {
+  constructor(signaling, sealer, { signWith = '', senderKey = '' } = {}) {
     super();
     this.signaling = signaling;
     this.sealer = sealer;
+    this.signWith = signWith;
+    this.senderKey = senderKey;
     this.guard = new ReplayGuard();
     /** peers we have opened at least one message from (so a key mismatch later is tampering) */
     this.trusted = new Set();
@@ -41,7 +46,7 @@ export class SealedSignaling extends EventTarget {
     const next = previous
       .then(async () => {
         const envelope = await this.sealer.seal(this.me, to, sid, body);
-        this.signaling.relay(to, sid, envelope);
+        this.signaling.relay(to, sid, this.signWith ? await signEnvelope(this.signWith, envelope) : envelope);
       })
       .catch(() => {});
     this.outgoing.set(to, next);
@@ -54,9 +59,19 @@ export class SealedSignaling extends EventTarget {
   }
 
   async receive(from, sid, data) {
+    let envelope = data;
+    if (this.senderKey) {
+      // Only the sender messages a receiver; anything its key did not sign is someone else's.
+      envelope = await verifiedEnvelope(this.senderKey, data);
+      if (envelope === null) {
+        const reason = "a message was not signed by the sender's key in the link";
+        this.dispatchEvent(new CustomEvent('security', { detail: { from, kind: 'tampered', reason } }));
+        return;
+      }
+    }
     let opened;
     try {
-      opened = await this.sealer.open(from, this.me, sid, data);
+      opened = await this.sealer.open(from, this.me, sid, envelope);
     } catch (error) {
       const kind =
         error instanceof SealError && error.kind === 'wrong-key' && !this.trusted.has(from) ? 'wrong-key' : 'tampered';

@@ -2,6 +2,7 @@
 // a reload (the files added again), and the controls (copy, stop, add more).
 
 import { accessKey } from './admission.js';
+import { newSenderKey, senderPublicKey } from './signing.js';
 import { filesFromSources, sourcesOf, wireChoosers } from './choose.js';
 import { buildLink, newRoom } from './link.js';
 import { $, CREATOR_KEY, clientId, keepRendered, session, watchSignaling } from './page.js';
@@ -63,12 +64,14 @@ export function fileChoosers() {
 
 export async function startSharing(files, config) {
   const { room, secretText, token } = newRoom();
-  session.setItem(CREATOR_KEY(room), JSON.stringify({ token, secret: secretText }));
-  history.replaceState(null, '', `/r/${room}#${secretText}`);
+  const { seedText } = newSenderKey();
+  session.setItem(CREATOR_KEY(room), JSON.stringify({ token, secret: secretText, sign: seedText }));
+  history.replaceState(null, '', `/r/${room}#${secretText}.${senderPublicKey(seedText)}`);
   await saveSenderRecord(room, files.map(fileInfo), sourcesOf(files));
   await runSender({
     room,
     secretText,
+    signSeed: seedText,
     token,
     shared: files.map((file) => ({ info: fileInfo(file), file })),
     sources: sourcesOf(files),
@@ -83,7 +86,7 @@ function saveSenderRecord(room, files, sources) {
 
 export async function resumeSender(room, creator, config) {
   const saved = await store.load('rooms', room);
-  if (saved?.role !== 'sender' || !Array.isArray(saved.files)) {
+  if (saved?.role !== 'sender' || !Array.isArray(saved.files) || typeof creator.sign !== 'string') {
     session.removeItem(CREATOR_KEY(room));
     ui.showMessage(
       'This share has ended',
@@ -94,6 +97,7 @@ export async function resumeSender(room, creator, config) {
   await runSender({
     room,
     secretText: creator.secret,
+    signSeed: creator.sign,
     token: creator.token,
     shared: saved.files.map((info) => ({ info, file: null })),
     sources: saved.sources ?? [],
@@ -101,14 +105,14 @@ export async function resumeSender(room, creator, config) {
   });
 }
 
-async function runSender({ room, secretText, token, shared, sources, config }) {
+async function runSender({ room, secretText, signSeed, token, shared, sources, config }) {
   const epoch = newEpoch(session);
   const sealer = await new Sealer({ secret: fromBase64Url(secretText), room, epoch }).init();
   const access = await accessKey(fromBase64Url(secretText), room);
   const signaling = new SignalingClient({ url: signalingUrl(location, room), cid: clientId(), token, admission: { access } });
-  const sealed = new SealedSignaling(signaling, sealer);
+  const sealed = new SealedSignaling(signaling, sealer, { signWith: signSeed });
   const sender = await new SenderController({ sealed, signaling, iceServers: config.iceServers, files: shared }).init();
-  const link = buildLink(location.origin, room, secretText);
+  const link = buildLink(location.origin, room, secretText, senderPublicKey(signSeed));
   globalThis.p2pshare = { sender, signaling };
 
   ui.showView('view-share');

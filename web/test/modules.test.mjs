@@ -51,22 +51,27 @@ test('room ids are derived from the creator token exactly as the server does', (
   assert.equal(room, creatorRoomId(token));
 });
 
-test('links: room in the path, 256-bit secret in the fragment', () => {
+test('links: room in the path, 256-bit secret and the sender key in the fragment', () => {
   const { room, secretText } = newRoom();
+  const key = 'K'.repeat(43);
   assert.equal(fromBase64Url(room).length, 16);
   assert.equal(fromBase64Url(secretText).length, 32);
-  const link = new URL(buildLink('https://h:8080', room, secretText));
+  const link = new URL(buildLink('https://h:8080', room, secretText, key));
   const parsed = parseLink(link.pathname, link.hash);
   assert.equal(parsed.page, 'room');
   assert.equal(parsed.room, room);
   assert.equal(parsed.secretState, 'ok');
   assert.deepEqual(parsed.secret, fromBase64Url(secretText));
+  assert.equal(parsed.senderKey, key);
+  // A link cut before (or inside) the sender key is incomplete, not a link without signatures.
+  assert.equal(parseLink(`/r/${room}`, `#${secretText}`).secretState, 'malformed');
+  assert.equal(parseLink(`/r/${room}`, `#${secretText}.${key.slice(1)}`).secretState, 'malformed');
   assert.equal(parseLink('/', '').page, 'home');
   assert.equal(parseLink(`/r/${room}`, '').secretState, 'missing');
   assert.equal(parseLink(`/r/${room}`, '#abc').secretState, 'malformed');
   assert.equal(parseLink(`/r/${room}`, `#${secretText.slice(0, 40)}`).secretState, 'malformed');
   assert.equal(parseLink('/r/short', `#${secretText}`).page, 'bad-room');
-  assert.equal(parseLink(`/r/${room}`, `#k=${secretText}`).secretState, 'ok');
+  assert.equal(parseLink(`/r/${room}`, `#k=${secretText}.${key}`).secretState, 'ok');
 });
 
 for (const prefer of ['webcrypto', 'noble']) {
