@@ -2,8 +2,8 @@
 
 /config.json (anyone can fetch it) lists the STUN servers. TURN relays traffic, and an open relay
 is a way into the operator's network, so its time-limited credentials (coturn's use-auth-secret)
-are handed out only in `welcome`, to a connection the room admitted (admission.py), fresh at
-every join, valid for `turn_ttl_s`.
+are handed out only in `welcome`, to a proven member (the sender, or a receiver whose proof the
+room checked: admission.py; not one on probation), fresh at every join, valid for `turn_ttl_s`.
 """
 
 from __future__ import annotations

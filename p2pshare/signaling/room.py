@@ -63,6 +63,9 @@ ConnHandle = Hashable
 class Deliver:
     conn: ConnHandle
     message: ServerMessage
+    # A welcome to a proven member (the sender, or a receiver whose proof the room checked):
+    # the shell adds TURN credentials to it. Receivers on probation get none.
+    grants_turn: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +186,7 @@ class Room:
         self._by_conn[conn] = slot
 
         others = [s for s in self._slots.values() if s is not slot]
+        proven = role is Role.SENDER or self.access is not None
         effects.append(
             Deliver(
                 conn,
@@ -195,6 +199,7 @@ class Room:
                     heartbeat_s=self.settings.heartbeat_s,
                     max_frame_bytes=self.settings.max_frame_bytes,
                 ),
+                grants_turn=proven,
             )
         )
         joined = PeerJoined(peer=peer, role=role)

@@ -613,9 +613,9 @@ class SignalingService:
     def _apply(self, effects: Iterable[Effect]) -> None:
         for effect in effects:
             match effect:
-                case Deliver(conn=conn, message=message):
+                case Deliver(conn=conn, message=message, grants_turn=grants_turn):
                     assert isinstance(conn, _Peer)
-                    if self._turn is not None and isinstance(message, Welcome):
+                    if grants_turn and self._turn is not None and isinstance(message, Welcome):
                         message = msgspec.structs.replace(message, turn=self._turn())
                     self._send(conn, encode_server_message(message))
                 case Close(conn=conn, code=code, error=error, reason=reason):

@@ -145,16 +145,26 @@ async def test_config_json_has_no_turn_credentials_and_welcome_has_them(
     start_server: StartServer,
 ) -> None:
     """The review's finding: /config.json handed TURN credentials to anyone, for 12 h."""
+    from p2pshare.signaling.admission import access_key
+    from p2pshare.signaling.room import creator_room_id
     from tests.signaling.wsclient import Client, new_room_id
 
     turn_config = {"ice_servers": ("turn:turn.lan:3478",), "turn_secret": "s3cret"}
     server = await start_server(config=turn_config)
     _, _, body = await http_get(server.http_port, "/config.json")
     assert "credential" not in body.decode() and "turn:" not in body.decode()
-    async with Client(server.http_port, new_room_id()) as member:
-        welcome = await member.join()
-    (turn,) = welcome.turn
-    assert turn.urls == ("turn:turn.lan:3478",) and turn.credential
+    # Joining some room id, with no sender there to have registered its key: probation, no TURN
+    # (else anyone could get credentials by joining a room id of their own making).
+    async with Client(server.http_port, new_room_id()) as stranger:
+        assert (await stranger.join()).turn == ()
+    token = "creator-token-0123456789"
+    room = creator_room_id(token)
+    access = access_key(b"\x07" * 32, room)
+    async with Client(server.http_port, room, token=token, access=access) as sender:
+        (turn,) = (await sender.join()).turn
+        assert turn.urls == ("turn:turn.lan:3478",) and turn.credential
+        async with Client(server.http_port, room, access=access) as member:
+            assert len((await member.join()).turn) == 1  # its proof was checked
 
 
 async def test_healthz_and_metrics(start_server: StartServer) -> None:
