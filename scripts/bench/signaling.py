@@ -737,6 +737,8 @@ def p2pshare_command(args: argparse.Namespace) -> list[str]:
         big,
         "--max-connections-per-address",
         big,
+        "--max-tcp-per-address",  # every client process connects from 127.0.0.1
+        big,
         "--max-rooms-per-address",
         big,
         # The per-connection limit stays on (its cost counts); the benchmark never reaches it.
