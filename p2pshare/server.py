@@ -29,11 +29,11 @@ import trio
 from p2pshare.config import Config
 from p2pshare.errors import ConfigError
 from p2pshare.http.app import App
-from p2pshare.http.gate import ConnectionGate
 from p2pshare.http.static import StaticFiles, default_web_root
 from p2pshare.ice import turn_servers_for
 from p2pshare.metrics import Metrics
 from p2pshare.netaddr import urls_for
+from p2pshare.ratelimit import source_key
 from p2pshare.signaling.service import SignalingService
 from p2pshare.stun.server import serve_stun
 
@@ -165,27 +165,21 @@ def _gate_tcp_connections() -> None:
                 await super().run()
                 return
             address = _peer_address(self.stream)
-            if address is None or not gate.enter(address):
+            # Counted as the signaling limits count: IPv6 per /64 (a host has a whole one).
+            key = source_key(address) if address is not None else None
+            if key is None or not gate.enter(key):
                 await self.stream.aclose()
                 return
-            self._p2pshare_counted = address
             try:
                 await super().run()
             finally:
-                self._release(gate)
+                gate.leave(key)  # only once the socket is closed
 
         async def _read_data(self) -> None:
-            try:
-                await super()._read_data()
-            finally:
-                # The client is gone once reading ends; hypercorn's task lingers up to the
-                # keep-alive timeout after that, which must not count against the address.
-                self._release(getattr(getattr(self.app, "app", None), "tcp_gate", None))
-
-        def _release(self, gate: ConnectionGate | None) -> None:
-            if gate is not None and self._p2pshare_counted is not None:
-                gate.leave(self._p2pshare_counted)
-                self._p2pshare_counted = None
+            await super()._read_data()
+            # The client closed its side: close ours now instead of after the keep-alive
+            # timeout (hypercorn's idle task would hold the socket, and its count, 10 s more).
+            await self.idle_task.stop()
 
     setattr(run_module, "TCPServer", GatedTCPServer)  # noqa: B010
 

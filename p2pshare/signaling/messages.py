@@ -49,18 +49,18 @@ PROTOCOL_VERSION: Final = 1
 
 # Room ids are chosen by the sender's browser: at least 96 random bits in
 # base64url, so that a room cannot be guessed (docs/security.md).
-ROOM_ID_PATTERN: Final = r"^[A-Za-z0-9_-]{16,64}$"
+ROOM_ID_PATTERN: Final = r"^[A-Za-z0-9_-]{16,64}\Z"
 _ROOM_ID_CHARS: Final = frozenset(
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"
 )
 
 # A client id (per browser tab) and a creator token: random base64url strings.
-ClientId = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{16,64}$")]
-CreatorToken = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{16,128}$")]
-PeerId = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+ClientId = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{16,64}\Z")]
+CreatorToken = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{16,128}\Z")]
+PeerId = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{1,64}\Z")]
 # Room admission (admission.py): the access key a sender registers, a receiver's HMAC proof.
-AccessKey = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{43}$")]
-JoinProof = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{43}$")]
+AccessKey = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{43}\Z")]
+JoinProof = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{43}\Z")]
 # Session ids order a peer pair's negotiations; JavaScript-safe integers.
 SessionId = Annotated[int, msgspec.Meta(ge=0, le=2**53 - 1)]
 # The opaque sealed payload. The frame size limit bounds it further.

@@ -153,9 +153,17 @@ class Room:
                 CloseCode.ROLE_REFUSED,
             )
         effects: list[Effect] = []
-        if role is Role.SENDER and message.access is not None:
+        if role is Role.SENDER:
+            if message.access is None or message.proof is not None:
+                # A sender that registers no key would leave its room open to anyone with the
+                # room id (a page of an older version, say): refused, and told to reload.
+                raise SignalingError(
+                    ErrorCode.ADMISSION_REFUSED,
+                    "a sender's join must register the room's access key; reload the page",
+                    CloseCode.ADMISSION_REFUSED,
+                )
             effects += self._register_access(message.access)
-        elif role is Role.RECEIVER and not self._admits(message.cid, message.proof):
+        elif message.access is not None or not self._admits(message.cid, message.proof):
             raise SignalingError(
                 ErrorCode.ADMISSION_REFUSED,
                 _NO_ADMISSION,

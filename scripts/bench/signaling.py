@@ -224,6 +224,7 @@ async def _client(config: dict[str, Any]) -> None:
     import trio
     import trio_websocket
 
+    from p2pshare.signaling.admission import access_key, join_proof
     from p2pshare.signaling.room import creator_room_id
 
     url = f"ws://{HOST}:{config['port']}/ws/"
@@ -274,8 +275,14 @@ async def _client(config: dict[str, Any]) -> None:
     async def join(nursery: trio.Nursery, room_id: str, token: str | None) -> _Conn:
         """Connect and join; a try that takes over 10 s is abandoned (and counted) and retried."""
         message: dict[str, Any] = {"type": "join", "cid": secrets.token_urlsafe(16)}
+        # Every peer of a room holds its link: the sender registers the access key, the others
+        # prove it (p2pshare checks the proof; the bare relay ignores both fields).
+        access = access_key(room_id.encode().ljust(32, b"\0")[:32], room_id)
         if token is not None:
             message["token"] = token
+            message["access"] = access
+        else:
+            message["proof"] = join_proof(access, room_id, message["cid"])
         for attempt in range(3):
             ws = None
             try:

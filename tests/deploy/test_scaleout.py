@@ -15,6 +15,7 @@ import trio
 import trio_websocket
 
 from p2pshare.http.app import client_address
+from p2pshare.signaling.admission import access_key, join_proof
 from p2pshare.signaling.messages import (
     CloseCode,
     Join,
@@ -32,6 +33,7 @@ from p2pshare.signaling.messages import (
 )
 from p2pshare.signaling.room import creator_room_id
 from tests.deploy.cluster import LOAD_BALANCED_ARGS, Cluster, start_cluster
+from tests.signaling.wsclient import TEST_SECRET
 
 SETUP_CONCURRENCY = 40
 STEP_TIMEOUT_S = 30.0
@@ -72,7 +74,13 @@ class Peer:
         )
         self.connections += 1
         nursery.start_soon(self._read, self.ws, self.closed)
-        await self.ws.send_message(encode_client_message(Join(cid=self.cid, token=self.token)))
+        access = access_key(TEST_SECRET, self.room)  # both hold the link: the sender registers it
+        join = (
+            Join(cid=self.cid, token=self.token, access=access)
+            if self.token
+            else Join(cid=self.cid, proof=join_proof(access, self.room, self.cid))
+        )
+        await self.ws.send_message(encode_client_message(join))
         welcome = await self.wait_for(lambda m: isinstance(m, Welcome))
         assert isinstance(welcome, Welcome)
         self.welcome = welcome

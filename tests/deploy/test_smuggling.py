@@ -99,6 +99,7 @@ def cluster(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Cluster]
 def test_no_h2c_tunnel_through_the_shipped_proxies(cluster: Cluster) -> None:
     assert cluster.proxy is not None
     assert cluster.get("/metrics")[0] == 404  # what the tunnel would get round
+    assert cluster.get("/%6detrics")[0] == 404  # percent-encoded: the instance would decode it
     upgrade_status, metrics_status = smuggle(cluster.proxy.port, cluster.ssl_context())
     # No tunnel: so nothing behind the proxy's rules is reachable, and the client cannot
     # choose the X-Forwarded-For that p2pshare counts (only the proxy's own hop is there).

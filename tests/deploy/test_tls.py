@@ -20,6 +20,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from p2pshare import tls
 from p2pshare.config import Config
+from p2pshare.signaling.admission import access_key
 from p2pshare.signaling.messages import Join, Welcome, decode_server_message, encode_client_message
 from p2pshare.signaling.room import creator_room_id
 from p2pshare.tls import (
@@ -165,7 +166,10 @@ async def _https_and_wss(
     assert ("strict-transport-security" in names) is hsts
     url = f"wss://{host}:{port}/ws/{creator_room_id('t' * 22)}"
     async with trio_websocket.open_websocket_url(url, ssl_context=context) as ws:
-        await ws.send_message(encode_client_message(Join(cid="c" * 22, token="t" * 22)))
+        access = access_key(bytes(32), creator_room_id("t" * 22))
+        await ws.send_message(
+            encode_client_message(Join(cid="c" * 22, token="t" * 22, access=access))
+        )
         with trio.fail_after(5):
             assert isinstance(decode_server_message(await ws.get_message()), Welcome)
 

@@ -109,3 +109,27 @@ def test_join_fields_are_validated_at_the_edge() -> None:
     assert bad.value.code is ErrorCode.BAD_MESSAGE
     ok = json.dumps({"type": "join", "cid": cid(1), "proof": join_proof(ACCESS, ROOM, cid(1))})
     assert isinstance(decode_client_message(ok, 65536), Join)
+    # `$` would let a trailing newline through (Python's regex): the patterns end with \Z.
+    for field, value in (
+        ("cid", cid(1) + "\n"),
+        ("proof", join_proof(ACCESS, ROOM, cid(1)) + "\n"),
+    ):
+        frame = json.dumps({"type": "join", "cid": cid(1), **{field: value}})
+        with pytest.raises(SignalingError):
+            decode_client_message(frame, 65536)
+
+
+def test_a_sender_must_register_the_key_and_roles_keep_to_their_fields() -> None:
+    """Review finding: a sender join without `access` left the room open while it was there."""
+    room = Room(ROOM, SETTINGS)
+    for join in (
+        Join(cid=cid(0), token=TOKEN),
+        Join(cid=cid(0), token=TOKEN, access=ACCESS, proof=ACCESS),
+    ):
+        with pytest.raises(SignalingError) as refused:
+            room.join("s", join)
+        assert refused.value.close is CloseCode.ADMISSION_REFUSED
+    room.join("s", sender_join())
+    with pytest.raises(SignalingError):  # a receiver cannot bring a key of its own
+        room.join("r", Join(cid=cid(1), access=ACCESS, proof=join_proof(ACCESS, ROOM, cid(1))))
+    assert room.access == ACCESS and room.receiver_count == 0

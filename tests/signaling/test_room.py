@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from p2pshare.signaling.admission import access_key, join_proof
 from p2pshare.signaling.messages import (
     CloseCode,
     ErrorCode,
@@ -27,6 +28,23 @@ def cid(n: int) -> str:
     return f"client-id-{n:08d}"
 
 
+# Everyone in these tests holds the link's secret: the sender registers the room's access key,
+# receivers prove it (admission is tested on its own in test_admission.py).
+ACCESS = access_key(bytes(range(32)), ROOM)
+
+
+def proof(n: int) -> str:
+    return join_proof(ACCESS, ROOM, cid(n))
+
+
+def sender_join(n: int) -> Join:
+    return Join(cid=cid(n), token=TOKEN, access=ACCESS)
+
+
+def receiver_join(n: int) -> Join:
+    return Join(cid=cid(n), proof=proof(n))
+
+
 def welcome_of(effects: list[Deliver | Close], conn: object) -> Welcome:
     (welcome,) = [
         e.message
@@ -43,9 +61,9 @@ def room() -> Room:
 
 
 def test_creator_token_makes_the_sender_and_link_holders_receivers(room: Room) -> None:
-    sender = welcome_of(room.join("s", Join(cid=cid(1), token=TOKEN)), "s")
+    sender = welcome_of(room.join("s", sender_join(1)), "s")
     assert sender.role is Role.SENDER and sender.peers == () and sender.room == ROOM
-    effects = room.join("r", Join(cid=cid(2)))
+    effects = room.join("r", receiver_join(2))
     receiver = welcome_of(effects, "r")
     assert receiver.role is Role.RECEIVER
     assert [(p.peer, p.role) for p in receiver.peers] == [(sender.peer, Role.SENDER)]
@@ -60,7 +78,7 @@ def test_creator_room_ids_are_valid_room_ids_and_one_way() -> None:
 
 
 def test_peer_id_is_stable_per_room_and_cid_and_hides_the_cid(room: Room) -> None:
-    welcome = welcome_of(room.join("a", Join(cid=cid(1))), "a")
+    welcome = welcome_of(room.join("a", receiver_join(1)), "a")
     assert welcome.peer == peer_id_for(ROOM, cid(1))
     assert cid(1) not in welcome.peer
     assert peer_id_for("another-room-123456", cid(1)) != welcome.peer
@@ -71,7 +89,7 @@ def test_only_the_token_the_room_id_was_made_from_gets_the_sender_role(room: Roo
     with pytest.raises(SignalingError) as caught:
         room.join("x", Join(cid=cid(2), token="someone-else-token-01"))
     assert caught.value.code is ErrorCode.ROLE_REFUSED
-    room.join("s", Join(cid=cid(1), token=TOKEN))
+    room.join("s", sender_join(1))
     with pytest.raises(SignalingError) as caught:
         room.join("x", Join(cid=cid(2), token="someone-else-token-01"))
     assert caught.value.code is ErrorCode.ROLE_REFUSED
@@ -79,9 +97,9 @@ def test_only_the_token_the_room_id_was_made_from_gets_the_sender_role(room: Roo
 
 
 def test_same_cid_replaces_the_old_connection_without_peer_left(room: Room) -> None:
-    room.join("s", Join(cid=cid(1), token=TOKEN))
-    first = welcome_of(room.join("r1", Join(cid=cid(2))), "r1")
-    effects = room.join("r2", Join(cid=cid(2)))
+    room.join("s", sender_join(1))
+    first = welcome_of(room.join("r1", receiver_join(2)), "r1")
+    effects = room.join("r2", receiver_join(2))
     assert welcome_of(effects, "r2").peer == first.peer
     closes = [e for e in effects if isinstance(e, Close)]
     assert closes == [Close("r1", CloseCode.REPLACED, ErrorCode.REPLACED, closes[0].reason)]
@@ -93,16 +111,16 @@ def test_same_cid_replaces_the_old_connection_without_peer_left(room: Room) -> N
 
 
 def test_sender_reload_keeps_the_role(room: Room) -> None:
-    room.join("s1", Join(cid=cid(1), token=TOKEN))
+    room.join("s1", sender_join(1))
     room.disconnect("s1", clean=True)
-    welcome = welcome_of(room.join("s2", Join(cid=cid(1), token=TOKEN)), "s2")
+    welcome = welcome_of(room.join("s2", sender_join(1)), "s2")
     assert welcome.role is Role.SENDER
 
 
 def test_sender_with_the_token_on_a_new_tab_replaces_the_old_sender(room: Room) -> None:
-    old = welcome_of(room.join("s1", Join(cid=cid(1), token=TOKEN)), "s1")
-    room.join("r", Join(cid=cid(2)))
-    effects = room.join("s2", Join(cid=cid(3), token=TOKEN))
+    old = welcome_of(room.join("s1", sender_join(1)), "s1")
+    room.join("r", receiver_join(2))
+    effects = room.join("s2", sender_join(3))
     assert any(
         isinstance(e, Close) and e.conn == "s1" and e.code is CloseCode.REPLACED for e in effects
     )
@@ -110,20 +128,20 @@ def test_sender_with_the_token_on_a_new_tab_replaces_the_old_sender(room: Room) 
 
 
 def test_room_full_counts_receivers_only(room: Room) -> None:
-    room.join("s", Join(cid=cid(1), token=TOKEN))
-    room.join("r1", Join(cid=cid(2)))
-    room.join("r2", Join(cid=cid(3)))
+    room.join("s", sender_join(1))
+    room.join("r1", receiver_join(2))
+    room.join("r2", receiver_join(3))
     with pytest.raises(SignalingError) as caught:
-        room.join("r3", Join(cid=cid(4)))
+        room.join("r3", receiver_join(4))
     assert caught.value.close is CloseCode.ROOM_FULL
     # A present receiver reconnecting is not a new one.
-    room.join("r2b", Join(cid=cid(3)))
+    room.join("r2b", receiver_join(3))
 
 
 def test_relay_sets_from_and_reaches_only_the_target(room: Room) -> None:
-    s = welcome_of(room.join("s", Join(cid=cid(1), token=TOKEN)), "s")
-    r = welcome_of(room.join("r", Join(cid=cid(2))), "r")
-    room.join("r2", Join(cid=cid(3)))
+    s = welcome_of(room.join("s", sender_join(1)), "s")
+    r = welcome_of(room.join("r", receiver_join(2)), "r")
+    room.join("r2", receiver_join(3))
     assert room.relay("r", Relay(to=s.peer, sid=7, data="x")) == [
         Deliver("s", Relayed(from_=r.peer, sid=7, data="x"))
     ]
@@ -144,9 +162,9 @@ def test_relay_refusals_are_not_fatal(
     room: Room, source: str, target: str, code: ErrorCode
 ) -> None:
     peers = {
-        "s": welcome_of(room.join("s", Join(cid=cid(1), token=TOKEN)), "s").peer,
-        "r1": welcome_of(room.join("r1", Join(cid=cid(2))), "r1").peer,
-        "r2": welcome_of(room.join("r2", Join(cid=cid(3))), "r2").peer,
+        "s": welcome_of(room.join("s", sender_join(1)), "s").peer,
+        "r1": welcome_of(room.join("r1", receiver_join(2)), "r1").peer,
+        "r2": welcome_of(room.join("r2", receiver_join(3)), "r2").peer,
     }
     with pytest.raises(SignalingError) as caught:
         room.relay(source, Relay(to=peers.get(target, "nobody"), sid=1, data="x"))
@@ -160,27 +178,27 @@ def test_relay_before_join_is_fatal(room: Room) -> None:
 
 
 def test_disconnect_tells_the_others_left_or_lost(room: Room) -> None:
-    s = welcome_of(room.join("s", Join(cid=cid(1), token=TOKEN)), "s")
-    r = welcome_of(room.join("r", Join(cid=cid(2))), "r")
+    s = welcome_of(room.join("s", sender_join(1)), "s")
+    r = welcome_of(room.join("r", receiver_join(2)), "r")
     assert room.disconnect("r", clean=False) == [Deliver("s", PeerLeft(peer=r.peer, reason="lost"))]
-    room.join("r", Join(cid=cid(2)))
+    room.join("r", receiver_join(2))
     assert room.disconnect("s", clean=True) == [Deliver("r", PeerLeft(peer=s.peer, reason="left"))]
     room.disconnect("r", clean=True)
     assert room.is_empty
 
 
 def test_second_join_and_unknown_version_are_refused(room: Room) -> None:
-    room.join("a", Join(cid=cid(1)))
+    room.join("a", receiver_join(1))
     with pytest.raises(SignalingError) as caught:
-        room.join("a", Join(cid=cid(1)))
+        room.join("a", receiver_join(1))
     assert caught.value.code is ErrorCode.ALREADY_JOINED
     with pytest.raises(SignalingError) as caught:
-        room.join("b", Join(cid=cid(2), v=99))
+        room.join("b", Join(cid=cid(2), v=99, proof=proof(2)))
     assert caught.value.close is CloseCode.PROTOCOL_ERROR
 
 
 def test_a_cid_cannot_switch_roles(room: Room) -> None:
-    room.join("s", Join(cid=cid(1), token=TOKEN))
+    room.join("s", sender_join(1))
     with pytest.raises(SignalingError) as caught:
-        room.join("s2", Join(cid=cid(1)))
+        room.join("s2", receiver_join(1))
     assert caught.value.code is ErrorCode.ROLE_REFUSED

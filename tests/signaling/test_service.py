@@ -90,6 +90,7 @@ async def test_killed_client_is_reported_lost(start_server: StartServer) -> None
     room = SENDER_ROOM
     async with Client(server.http_port, room, token=TOKEN) as sender:
         await sender.join()
+        killed_proof = proof_for(room, "killed-client-0001")
         script = textwrap.dedent(f"""
             import socket, base64, os, json, time
             s = socket.create_connection(("127.0.0.1", {server.http_port}))
@@ -98,7 +99,8 @@ async def test_killed_client_is_reported_lost(start_server: StartServer) -> None
                        f"Connection: Upgrade\\r\\nSec-WebSocket-Key: {{key}}\\r\\n"
                        f"Sec-WebSocket-Version: 13\\r\\n\\r\\n").encode())
             s.recv(4096)
-            payload = json.dumps({{"type": "join", "cid": "killed-client-0001"}}).encode()
+            cid, proof = "killed-client-0001", "{killed_proof}"
+            payload = json.dumps({{"type": "join", "cid": cid, "proof": proof}}).encode()
             mask = os.urandom(4)
             s.sendall(bytes([0x81, 0x80 | len(payload)]) + mask +
                       bytes(b ^ mask[i % 4] for i, b in enumerate(payload)))
@@ -137,7 +139,10 @@ async def test_silent_connection_is_dropped_by_the_heartbeat(start_server: Start
                 ).encode()
             )
             await raw.receive_some(4096)
-            payload = b'{"type":"join","cid":"silent-client-000001"}'
+            cid = "silent-client-000001"
+            payload = json.dumps(
+                {"type": "join", "cid": cid, "proof": proof_for(room, cid)}
+            ).encode()
             await raw.send_all(bytes([0x81, 0x80 | len(payload)]) + b"\0\0\0\0" + payload)
             joined = await sender.recv_until(PeerJoined)
             # Keep answering the sender's pings ourselves, and wait for the silent one to go.
@@ -261,7 +266,7 @@ async def test_room_full_and_role_refused(start_server: StartServer) -> None:
         await sender.join()
         await r1.join()
         await r2.join()
-        await r3.send_raw(encode_client_message_join(r3.cid))
+        await r3.send_raw(r3.join_text())
         error = await r3.recv()
         assert isinstance(error, ErrorMessage) and error.code is ErrorCode.ROOM_FULL
         assert (await r3.closed_with())[0] == CloseCode.ROOM_FULL
@@ -269,6 +274,14 @@ async def test_room_full_and_role_refused(start_server: StartServer) -> None:
         error = await impostor.recv()
         assert isinstance(error, ErrorMessage) and error.code is ErrorCode.ROLE_REFUSED
         assert (await impostor.closed_with())[0] == CloseCode.ROLE_REFUSED
+
+
+def proof_for(room: str, cid: str) -> str:
+    """The join proof of a client holding the tests' link secret (wsclient.TEST_SECRET)."""
+    from p2pshare.signaling.admission import access_key, join_proof
+    from tests.signaling.wsclient import TEST_SECRET
+
+    return join_proof(access_key(TEST_SECRET, room), room, cid)
 
 
 def encode_client_message_join(cid: str, token: str | None = None) -> str:

@@ -8,7 +8,7 @@ from types import TracebackType
 import trio
 import trio_websocket
 
-from p2pshare.signaling.admission import join_proof
+from p2pshare.signaling.admission import access_key, join_proof
 from p2pshare.signaling.messages import (
     Join,
     Relay,
@@ -27,6 +27,10 @@ def new_cid() -> str:
     return secrets.token_urlsafe(16)
 
 
+# The link secret every test client holds unless it is given another (or none).
+TEST_SECRET = bytes(range(32))
+
+
 class Client:
     def __init__(
         self,
@@ -37,13 +41,17 @@ class Client:
         token: str | None = None,
         access: str | None = None,
         proof: str | None = None,
+        secret: bytes | None = TEST_SECRET,
     ) -> None:
-        """`access`: the room's access key, registered by a sender (token) or proven by a
-        receiver (its join then carries the proof made with it; `proof` overrides that)."""
+        """Everyone holds the link's `secret` (one for every test unless given): a sender
+        (`token`) registers the room's access key, a receiver proves it. `access` or `proof`
+        override what the secret gives; `secret=None` and neither: a room-id holder."""
         self.url = f"ws://127.0.0.1:{port}/ws/{room}"
         self.room = room
         self.cid = cid or new_cid()
         self.token = token
+        if access is None and secret is not None:
+            access = access_key(secret, room)
         self.access = access if token else None
         self.proof = proof or (join_proof(access, room, self.cid) if access and not token else None)
         self.ws: trio_websocket.WebSocketConnection | None = None
@@ -77,9 +85,13 @@ class Client:
                 if isinstance(message, kind):
                     return message
 
-    async def join(self) -> Welcome:
+    def join_text(self) -> str:
+        """This client's `join` frame (with its access key or proof)."""
         join = Join(cid=self.cid, token=self.token, access=self.access, proof=self.proof)
-        await self.send_raw(encode_client_message(join))
+        return encode_client_message(join)
+
+    async def join(self) -> Welcome:
+        await self.send_raw(self.join_text())
         welcome = await self.recv_until(Welcome)
         assert isinstance(welcome, Welcome)
         self.welcome = welcome

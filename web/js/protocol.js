@@ -136,8 +136,8 @@ export function parseServerFrame(text) {
     throw new ProtocolError('not JSON');
   }
   if (!message || typeof message !== 'object' || Array.isArray(message)) throw new ProtocolError('not an object');
-  const fields = Object.hasOwn(SERVER_FIELDS, message.type) ? SERVER_FIELDS[message.type] : null;
-  if (!fields) throw new ProtocolError(`unknown type ${JSON.stringify(String(message.type)).slice(0, 40)}`);
+  const fields = typeof message.type === 'string' && Object.hasOwn(SERVER_FIELDS, message.type) ? SERVER_FIELDS[message.type] : null;
+  if (!fields) throw new ProtocolError(`unknown type ${typeof message.type === 'string' ? JSON.stringify(message.type).slice(0, 40) : typeof message.type}`);
   for (const key of Object.keys(message)) {
     if (key !== 'type' && !Object.hasOwn(fields, key)) throw new ProtocolError(`${message.type}: unknown field ${key.slice(0, 40)}`);
   }
@@ -188,8 +188,10 @@ export const SEALED_KINDS = Object.freeze(Object.keys(SEALED_FIELDS));
  */
 export function parseSealedBody(body) {
   if (!body || typeof body !== 'object' || Array.isArray(body)) throw new ProtocolError('a sealed body that is not an object');
-  const fields = Object.hasOwn(SEALED_FIELDS, body.k) ? SEALED_FIELDS[body.k] : null;
-  if (!fields) throw new ProtocolError(`unknown sealed kind ${JSON.stringify(String(body.k)).slice(0, 40)}`);
+  // `k` is checked to be a string first: an object there ({"toString": 1}) would throw a
+  // TypeError from hasOwn, not a ProtocolError, and stall whoever awaits this.
+  const fields = typeof body.k === 'string' && Object.hasOwn(SEALED_FIELDS, body.k) ? SEALED_FIELDS[body.k] : null;
+  if (!fields) throw new ProtocolError(`unknown sealed kind ${typeof body.k === 'string' ? JSON.stringify(body.k).slice(0, 40) : typeof body.k}`);
   for (const key of Object.keys(body)) {
     if (key !== 'k' && !Object.hasOwn(fields, key)) throw new ProtocolError(`${body.k}: unknown field ${key.slice(0, 40)}`);
   }

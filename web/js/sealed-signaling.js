@@ -36,7 +36,13 @@ export class SealedSignaling extends EventTarget {
     });
     signaling.addEventListener('relay', (event) => {
       const { from, sid, data } = event.detail;
-      this.incoming = this.incoming.then(() => this.receive(from, sid, data));
+      // One failure must never stall the chain: everything after it would be dropped.
+      this.incoming = this.incoming
+        .then(() => this.receive(from, sid, data))
+        .catch((error) => {
+          const reason = `a message could not be handled: ${error?.message ?? error}`;
+          this.dispatchEvent(new CustomEvent('security', { detail: { from, kind: 'tampered', reason } }));
+        });
     });
   }
 

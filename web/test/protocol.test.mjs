@@ -45,8 +45,16 @@ test('a peer holding the secret still cannot slip a malformed body through', () 
     { k: 'cand', c: [] },
     { k: 'bye', reason: { toString: 1 } },
     { k: 'alarm', now: true },
+    // Not a string at all: must be a ProtocolError too, not a TypeError (that stalled the
+    // sender's whole incoming chain: found by review).
+    { k: { toString: 1 } },
+    { k: ['hello'] },
+    { k: 7 },
   ];
   for (const body of refused) assert.throws(() => parseSealedBody(body), ProtocolError, JSON.stringify(body));
+  for (const frame of ['{"type":{"toString":1}}', '{"type":["welcome"]}']) {
+    assert.throws(() => parseServerFrame(frame), ProtocolError, frame);
+  }
 });
 
 test('server frames that are not exactly a server message are refused', () => {
