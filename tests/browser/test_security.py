@@ -380,3 +380,36 @@ def test_a_colluding_receiver_cannot_pose_as_the_sender(
         sender.close()
         victim.close()
         colluder.close()
+
+
+def test_a_server_that_swaps_peer_ids_is_refused(
+    browser: Browser, server: ServerProcess, payload: Path
+) -> None:
+    """A server could tell a receiver it is another receiver, so that the sender's messages for
+    that one (and its Cancel) land here. The page derives its own id and refuses another."""
+    sender = Person(browser, server.url, "sender")
+    receiver = Person(browser, server.url, "receiver")
+
+    def handler(ws: WebSocketRoute) -> None:
+        upstream = ws.connect_to_server()
+
+        def from_server(message: str | bytes) -> None:
+            if isinstance(message, str) and '"welcome"' in message:
+                parsed = json.loads(message)
+                parsed["peer"] = "SomeoneElsesPeerId"[:16]
+                message = json.dumps(parsed)
+            ws.send(message)
+
+        ws.on_message(lambda m: upstream.send(m))
+        upstream.on_message(from_server)
+
+    try:
+        link = sender.share([payload])
+        receiver.page.route_web_socket(re.compile(r".*/ws/.*"), handler)
+        receiver.open_link(link)
+        receiver.page.get_by_text("a peer id that is not its own").wait_for(timeout=30_000)
+        assert receiver.page.get_by_test_id("accept").is_disabled()
+        assert sender.page.locator("#receivers li.empty").count() == 1 or sender.sent_bytes() == 0
+    finally:
+        sender.close()
+        receiver.close()

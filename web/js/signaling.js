@@ -12,7 +12,16 @@
 //   fatal     detail: {code, reason}  the connection will not be retried
 
 import { CLOSE, ProtocolError, SIGNALING_VERSION, parseServerFrame } from './protocol.js';
-import { backoffDelayMs } from './util.js';
+import { sha256 } from '../vendor/noble-hashes/sha2.js';
+
+/**
+ * A client's peer id in a room, as the server derives it (room.py peer_id_for): 96 bits of
+ * SHA-256("p2pshare-peer\0" + room + "\0" + cid).
+ */
+export function peerIdFor(room, cid) {
+  return toBase64Url(sha256(utf8.encode(`p2pshare-peer\u0000${room}\u0000${cid}`)).subarray(0, 12));
+}
+import { backoffDelayMs, toBase64Url, utf8 } from './util.js';
 
 export { CLOSE };
 
@@ -33,6 +42,8 @@ export class SignalingClient extends EventTarget {
     this.token = token;
     /** @type {{access?: string, proof?: string}} the join's proof of the link's secret (admission.js) */
     this.admission = admission;
+    /** the peer id the server must give us: it derives it from room and cid, and so do we */
+    this.expectedPeer = peerIdFor(decodeURIComponent(url.split('/ws/')[1] ?? ''), cid);
     this.WebSocketImpl = WebSocketImpl;
     /** @type {WebSocket|null} */
     this.ws = null;
@@ -156,6 +167,16 @@ export class SignalingClient extends EventTarget {
       case 'pong':
         return;
       case 'welcome':
+        if (message.peer !== this.expectedPeer) {
+          // A server that hands us another peer's id could make the sender's messages to
+          // that peer (and its Cancel) ours: refuse, and say so.
+          this.stopped = true;
+          this.ws?.close(CLOSE.NORMAL);
+          this.setState('closed');
+          const reason = 'the server gave this page a peer id that is not its own';
+          this.dispatchEvent(new CustomEvent('fatal', { detail: { code: CLOSE.PROTOCOL_ERROR, reason } }));
+          return;
+        }
         this.attempt = 0;
         this.welcome = message;
         this.heartbeatS = message.heartbeat_s;

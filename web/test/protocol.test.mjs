@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
+import { peerIdFor } from '../js/signaling.js';
 import { MAX_SDP_CHARS, ProtocolError, SEALED_KINDS, parseSealedBody, parseServerFrame } from '../js/protocol.js';
 
 const CANDIDATE = { candidate: 'candidate:1 1 udp 2122260223 10.0.0.2 50000 typ host', sdpMid: '0', sdpMLineIndex: 0, usernameFragment: 'abcd' };
@@ -63,4 +64,9 @@ test('server frames that are not exactly a server message are refused', () => {
     assert.throws(() => parseServerFrame(text), ProtocolError, text);
   }
   assert.throws(() => parseServerFrame(new ArrayBuffer(2)), /binary/);
+});
+
+test("a receiver derives its own peer id as the server does (room.py peer_id_for)", () => {
+  // The value p2pshare.signaling.room.peer_id_for gives for the same room and cid.
+  assert.equal(peerIdFor('AAAAAAAAAAAAAAAAAAAAAA', 'cccccccccccccccccccccc'), 'qa9rxsVtHmPkSnmZ');
 });
