@@ -31,9 +31,13 @@ def _namespace_prefix() -> list[str]:
     if probe.returncode != 0:
         pytest.fail(f"cannot create a network namespace here: {probe.stderr.decode().strip()}")
     # Inside the namespace: loopback, and an isolated "LAN" with no route anywhere.
+    # Then wait until IPv6 duplicate address detection is over: the link-local addresses turning
+    # from tentative to valid a moment later is a network change to Chromium, which then aborts
+    # what it is loading (ERR_NETWORK_CHANGED) and the page never starts (seen 4 times in 15).
     setup = (
         "ip link set lo up && ip link add lan0 type veth peer name lan1 && "
-        "ip addr add 10.77.0.1/24 dev lan0 && ip link set lan0 up && ip link set lan1 up"
+        "ip addr add 10.77.0.1/24 dev lan0 && ip link set lan0 up && ip link set lan1 up && "
+        "for i in $(seq 50); do ip -6 addr | grep -q tentative || break; sleep 0.1; done"
     )
     return [unshare, "--net", "--map-root-user", "sh", "-c", f'{setup} && exec "$0" "$@"']
 
