@@ -42,6 +42,7 @@ command -v chromium >/dev/null || missing+=(chromium)
 command -v nginx >/dev/null || missing+=(nginx-light)
 command -v haproxy >/dev/null || missing+=(haproxy)
 command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)  # Debian ships it apart from nodejs (ESLint below)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing system packages: ${missing[*]}"
   apt_install "${missing[@]}"
@@ -64,6 +65,9 @@ python3 -m ruff check .
 python3 -m ruff format --check .
 python3 -m mypy
 python3 scripts/vendor.py --check
+# ESLint for web/js (names not defined or imported, unused variables), pinned by its lock.
+npm ci --prefix scripts/lint-js --ignore-scripts --no-audit --no-fund --loglevel=error
+npx --prefix scripts/lint-js eslint -c scripts/lint-js/eslint.config.mjs web/js
 
 echo "== tests"
 python3 -m pytest "$@"  # not exec: the --latest trap removes its virtualenv
