@@ -86,6 +86,7 @@ export function watchSignaling(signaling, { onReplaced }) {
     const { code, message } = event.detail;
     if (code === 'room-full') ui.notice('error', 'This share already has as many people as it allows. Try again later.', { key: 'server-error' });
     else if (['rate-limited', 'unknown-peer'].includes(code)) console.warn('server:', code, message);
+    else if (code === 'admission-refused') return; // its close (4012) shows the whole message
     else ui.notice('warning', `The server says: ${message}`, { key: 'server-error' });
   });
   signaling.addEventListener('fatal', (event) => {
