@@ -136,6 +136,21 @@ def flip_a_byte(message: dict[str, Any]) -> dict[str, Any]:
     return {**message, "data": altered + tilde + signature}
 
 
+def watch_from_server(page: Page, change: Callable[[str], str]) -> list[WebSocketRoute]:
+    """Play the server for `page`: every text frame from the real server passes through
+    `change` on its way to the page. Returns the routes (to send the page frames of our own)."""
+    routes: list[WebSocketRoute] = []
+
+    def handler(ws: WebSocketRoute) -> None:
+        upstream = ws.connect_to_server()
+        routes.append(ws)
+        ws.on_message(lambda m: upstream.send(m))
+        upstream.on_message(lambda m: ws.send(change(m) if isinstance(m, str) else m))
+
+    page.route_web_socket(re.compile(r".*/ws/.*"), handler)
+    return routes
+
+
 def assert_both_sides_refuse(sender: Person, receivers: list[Person]) -> None:
     for receiver in receivers:
         receiver.wait_state("error", timeout_s=30)
@@ -242,6 +257,7 @@ def test_a_wrong_secret_gets_a_clear_message(
         # says what to do, and the sender never hears of it: no row, no alarm, no reply.
         receiver.page.get_by_text("Its key does not match the share").wait_for(timeout=30_000)
         assert receiver.page.get_by_role("heading", name="This link does not open this share")
+        assert receiver.page.locator("#notices .notice").count() == 0  # said once, not twice
         receiver.page.wait_for_timeout(1500)  # room for a (wrong) row or notice to appear
         assert sender.page.locator("#receivers li.empty").count() == 1
         assert sender.state() == "waiting"
@@ -327,31 +343,22 @@ def test_a_colluding_receiver_cannot_pose_as_the_sender(
     sender = Person(browser, server.url, "sender")
     victim = Person(browser, server.url, "victim")
     colluder = Person(browser, server.url, "colluder")
-    routes: list[WebSocketRoute] = []
     seen: dict[str, str] = {}
 
-    def handler(ws: WebSocketRoute) -> None:
-        upstream = ws.connect_to_server()
-        routes.append(ws)
-
-        def from_server(message: str | bytes) -> None:
-            if isinstance(message, str):
-                parsed = json.loads(message)
-                if parsed.get("type") == "relay":
-                    seen["epoch"] = parsed["data"].split(".")[2]  # the sender page's epoch
-                if parsed.get("type") == "welcome":
-                    seen["victim"] = parsed["peer"]
-                    for peer in parsed["peers"]:
-                        if peer["role"] == "sender":
-                            seen["sender"] = peer["peer"]
-            ws.send(message)
-
-        ws.on_message(lambda m: upstream.send(m))
-        upstream.on_message(from_server)
+    def note(message: str) -> str:
+        parsed = json.loads(message)
+        if parsed.get("type") == "relay":
+            seen["epoch"] = parsed["data"].split(".")[2]  # the sender page's epoch
+        if parsed.get("type") == "welcome":
+            seen["victim"] = parsed["peer"]
+            for peer in parsed["peers"]:
+                if peer["role"] == "sender":
+                    seen["sender"] = peer["peer"]
+        return message
 
     try:
         link = sender.share([payload])
-        victim.page.route_web_socket(re.compile(r".*/ws/.*"), handler)
+        routes = watch_from_server(victim.page, note)
         victim.open_link(link)
         victim.page.get_by_test_id("accept").wait_for()
         colluder.open_link(link)
@@ -390,22 +397,15 @@ def test_a_server_that_swaps_peer_ids_is_refused(
     sender = Person(browser, server.url, "sender")
     receiver = Person(browser, server.url, "receiver")
 
-    def handler(ws: WebSocketRoute) -> None:
-        upstream = ws.connect_to_server()
-
-        def from_server(message: str | bytes) -> None:
-            if isinstance(message, str) and '"welcome"' in message:
-                parsed = json.loads(message)
-                parsed["peer"] = "SomeoneElsesPeerId"[:16]
-                message = json.dumps(parsed)
-            ws.send(message)
-
-        ws.on_message(lambda m: upstream.send(m))
-        upstream.on_message(from_server)
+    def swap_peer(message: str) -> str:
+        parsed = json.loads(message)
+        if parsed.get("type") != "welcome":
+            return message
+        return json.dumps({**parsed, "peer": "SomeoneElsesPeer"})
 
     try:
         link = sender.share([payload])
-        receiver.page.route_web_socket(re.compile(r".*/ws/.*"), handler)
+        watch_from_server(receiver.page, swap_peer)
         receiver.open_link(link)
         receiver.page.get_by_text("a peer id that is not its own").wait_for(timeout=30_000)
         assert receiver.page.get_by_test_id("accept").is_disabled()
