@@ -12,6 +12,8 @@ browsers and relayed as opaque strings.
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Annotated, Final, Literal
 
 import msgspec
@@ -19,6 +21,7 @@ import msgspec
 from p2pshare.errors import P2PShareError
 
 __all__ = [
+    "CLOSE_CODE_FOR_ERROR",
     "PROTOCOL_VERSION",
     "ROOM_ID_PATTERN",
     "ClientMessage",
@@ -114,22 +117,58 @@ class CloseCode(enum.IntEnum):
     )
 
 
+# The one table of what each error closes the connection with when it ends it (docs/protocol.md,
+# "Errors and close codes", is checked against it); None: this error never ends a connection.
+CLOSE_CODE_FOR_ERROR: Final[Mapping[ErrorCode, CloseCode | None]] = MappingProxyType(
+    {
+        ErrorCode.BAD_MESSAGE: CloseCode.PROTOCOL_ERROR,  # as the first frame, or 10 in a row
+        ErrorCode.TOO_BIG: CloseCode.MESSAGE_TOO_BIG,
+        ErrorCode.RATE_LIMITED: CloseCode.RATE_LIMITED,  # far over the rate only
+        ErrorCode.JOIN_FIRST: CloseCode.PROTOCOL_ERROR,
+        ErrorCode.ALREADY_JOINED: None,
+        ErrorCode.JOIN_TIMEOUT: CloseCode.PROTOCOL_ERROR,
+        ErrorCode.UNKNOWN_PEER: None,  # candidates in flight to a peer that just left: normal
+        ErrorCode.NOT_ALLOWED: None,
+        ErrorCode.ROOM_FULL: CloseCode.ROOM_FULL,
+        ErrorCode.BAD_ROOM: CloseCode.BAD_ROOM,
+        ErrorCode.TOO_MANY_CONNECTIONS: CloseCode.TOO_MANY_CONNECTIONS,
+        ErrorCode.TOO_MANY_ROOMS: CloseCode.TOO_MANY_ROOMS,
+        ErrorCode.ROLE_REFUSED: CloseCode.ROLE_REFUSED,
+        ErrorCode.SLOW_CONSUMER: CloseCode.SLOW_CONSUMER,
+        ErrorCode.HEARTBEAT_TIMEOUT: CloseCode.HEARTBEAT_TIMEOUT,
+        ErrorCode.REPLACED: CloseCode.REPLACED,
+        ErrorCode.DRAINING: CloseCode.DRAINING,
+        ErrorCode.SHUTTING_DOWN: CloseCode.GOING_AWAY,
+        ErrorCode.ADMISSION_REFUSED: CloseCode.ADMISSION_REFUSED,
+    }
+)
+
+
 class SignalingError(P2PShareError):
     """A client request that cannot be honoured.
 
-    `close` is the close code when the connection cannot go on, or None when an
-    error frame is the whole answer and the connection continues.
+    `fatal`: the connection cannot go on, and is closed with the error's close code
+    (`CLOSE_CODE_FOR_ERROR`); otherwise an error frame is the whole answer.
     """
 
-    def __init__(self, code: ErrorCode, message: str, close: CloseCode | None = None) -> None:
+    __slots__ = ("code", "fatal", "message")
+
+    def __init__(self, code: ErrorCode, message: str, *, fatal: bool = False) -> None:
         super().__init__(message)
+        if fatal and CLOSE_CODE_FOR_ERROR[code] is None:
+            raise ValueError(f"{code} never ends a connection")
         self.code = code
         self.message = message
-        self.close = close
+        self.fatal = fatal
 
     @property
-    def fatal(self) -> bool:
-        return self.close is not None
+    def close(self) -> CloseCode | None:
+        """The close code when fatal, else None."""
+        return CLOSE_CODE_FOR_ERROR[self.code] if self.fatal else None
+
+    def as_fatal(self) -> SignalingError:
+        """The same error, ending the connection (a refusal that is fatal where it occurs)."""
+        return self if self.fatal else SignalingError(self.code, self.message, fatal=True)
 
     def to_frame(self) -> ErrorMessage:
         return ErrorMessage(code=self.code, message=self.message)
@@ -259,7 +298,7 @@ def decode_client_message(frame: str | bytes, max_frame_bytes: int) -> ClientMes
         raise SignalingError(
             ErrorCode.TOO_BIG,
             f"frame larger than {max_frame_bytes} bytes",
-            CloseCode.MESSAGE_TOO_BIG,
+            fatal=True,
         )
     try:
         return _client_decoder.decode(frame)

@@ -39,6 +39,7 @@ from typing import Literal
 
 from p2pshare.signaling.admission import proof_matches
 from p2pshare.signaling.messages import (
+    CLOSE_CODE_FOR_ERROR,
     PROTOCOL_VERSION,
     CloseCode,
     ErrorCode,
@@ -70,10 +71,17 @@ class Deliver:
 
 @dataclass(frozen=True, slots=True)
 class Close:
+    """End `conn` with `error` (its close code: CLOSE_CODE_FOR_ERROR)."""
+
     conn: ConnHandle
-    code: CloseCode
     error: ErrorCode
     reason: str
+
+    @property
+    def code(self) -> CloseCode:
+        code = CLOSE_CODE_FOR_ERROR[self.error]
+        assert code is not None, self.error
+        return code
 
 
 Effect = Deliver | Close
@@ -141,7 +149,7 @@ class Room:
                 ErrorCode.BAD_MESSAGE,
                 f"protocol version {message.v} is not supported (this server speaks "
                 f"{PROTOCOL_VERSION}); reload the page",
-                CloseCode.PROTOCOL_ERROR,
+                fatal=True,
             )
         peer = peer_id_for(self.room_id, message.cid)
         role = self._role_for(message)
@@ -150,7 +158,7 @@ class Room:
             raise SignalingError(
                 ErrorCode.ROLE_REFUSED,
                 "this client id already holds the other role in this room",
-                CloseCode.ROLE_REFUSED,
+                fatal=True,
             )
         effects: list[Effect] = []
         if role is Role.SENDER:
@@ -160,14 +168,14 @@ class Room:
                 raise SignalingError(
                     ErrorCode.ADMISSION_REFUSED,
                     "a sender's join must register the room's access key; reload the page",
-                    CloseCode.ADMISSION_REFUSED,
+                    fatal=True,
                 )
             effects += self._register_access(message.access)
         elif message.access is not None or not self._admits(message.cid, message.proof):
             raise SignalingError(
                 ErrorCode.ADMISSION_REFUSED,
                 _NO_ADMISSION,
-                CloseCode.ADMISSION_REFUSED,
+                fatal=True,
             )
         existing = self._slots.get(peer)  # (refreshed: admission may have removed it)
         if role is Role.SENDER:
@@ -180,7 +188,7 @@ class Room:
             raise SignalingError(
                 ErrorCode.ROOM_FULL,
                 f"this room already has {self.settings.max_receivers} receivers",
-                CloseCode.ROOM_FULL,
+                fatal=True,
             )
         if existing is not None:
             effects.append(_replaced(existing.conn))
@@ -218,9 +226,7 @@ class Room:
         """Forward a payload. Raises SignalingError (not fatal) for a bad target."""
         source = self._by_conn.get(conn)
         if source is None:
-            raise SignalingError(
-                ErrorCode.JOIN_FIRST, "send join before anything else", CloseCode.PROTOCOL_ERROR
-            )
+            raise SignalingError(ErrorCode.JOIN_FIRST, "send join before anything else", fatal=True)
         target = self._slots.get(message.to)
         if target is None:
             raise SignalingError(ErrorCode.UNKNOWN_PEER, f"peer {message.to} is not in this room")
@@ -252,14 +258,7 @@ class Room:
         effects: list[Effect] = []
         for slot in list(self._slots.values()):
             if slot.role is Role.RECEIVER and not self._admits(slot.cid, slot.proof):
-                effects.append(
-                    Close(
-                        slot.conn,
-                        CloseCode.ADMISSION_REFUSED,
-                        ErrorCode.ADMISSION_REFUSED,
-                        _NO_ADMISSION,
-                    )
-                )
+                effects.append(Close(slot.conn, ErrorCode.ADMISSION_REFUSED, _NO_ADMISSION))
                 effects += self._remove(slot, "left")
         return effects
 
@@ -271,7 +270,7 @@ class Room:
         raise SignalingError(
             ErrorCode.ROLE_REFUSED,
             "this creator token does not belong to this room; open the link without one",
-            CloseCode.ROLE_REFUSED,
+            fatal=True,
         )
 
     def _remove(self, slot: _Slot, reason: Literal["left", "lost"]) -> list[Effect]:
@@ -290,7 +289,6 @@ _NO_ADMISSION = (
 def _replaced(conn: ConnHandle) -> Close:
     return Close(
         conn,
-        CloseCode.REPLACED,
         ErrorCode.REPLACED,
         "this page was opened again (same tab), so this connection was closed",
     )

@@ -15,13 +15,17 @@ or stops making write progress, and is cut off without slowing anyone else.
 Everything that changes a room happens synchronously (decode, rate limit,
 `Room` event, queue the effects), so there are no locks: between two awaits a
 task has the room to itself.
+
+The rules of one connection (the join gate, the rate limit, the bad-message
+counter, the queues, the heartbeat's verdicts) are connection.py's, sans-IO; the
+rules of rooms are room.py's. This shell moves frames between them and the
+sockets, and carries out what they decide.
 """
 
 from __future__ import annotations
 
 import collections
 import logging
-import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Protocol, assert_never
@@ -31,19 +35,14 @@ import trio
 
 from p2pshare.config import Limits
 from p2pshare.metrics import Metrics
-from p2pshare.ratelimit import TokenBucket, source_key
+from p2pshare.ratelimit import source_key
+from p2pshare.signaling.connection import Connection, ConnectionRules, ConnState
 from p2pshare.signaling.messages import (
-    CloseCode,
     ErrorCode,
-    ErrorMessage,
     Join,
-    Ping,
-    Pong,
-    Relay,
     SignalingError,
     TurnServer,
     Welcome,
-    decode_client_message,
     encode_server_message,
     is_valid_room_id,
 )
@@ -53,8 +52,6 @@ __all__ = ["Disconnect", "SignalingService", "WebSocketPort"]
 
 log = logging.getLogger(__name__)
 
-MAX_BAD_MESSAGES_IN_A_ROW = 10
-ERROR_FRAME_INTERVAL_S = 1.0  # at most one rate-limit error frame a second per peer
 CLOSE_TIMEOUT_S = 1.0
 # The heartbeat judges nobody while it is this late itself: an overloaded server has not read
 # the pongs waiting in its sockets, and must not close thousands of live peers as dead.
@@ -65,9 +62,6 @@ CLEAN_CLOSE_CODES = frozenset({1000, 1001})
 # fall silent, at nearly the same time) go out as a steady trickle instead of one burst that
 # stalls every relay queued behind it (docs/benchmarks.md, "Signaling").
 HEARTBEAT_GROUPS = 25
-
-_PING_TEXT = encode_server_message(Ping())
-_PONG_TEXT = encode_server_message(Pong())
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,22 +84,12 @@ class WebSocketPort(Protocol):
 
 
 class _Peer:
-    """One accepted connection, joined or not yet."""
+    """One accepted connection, joined or not yet: its rules, its socket, its tasks."""
 
     __slots__ = (
         "address",
-        "bad_in_row",
-        "bucket",
-        "close_code",
-        "close_reason",
-        "dropped_in_row",
-        "ended",
+        "conn",
         "heartbeat_group",
-        "last_rate_error_s",
-        "last_seen_s",
-        "last_write_s",
-        "outbox",
-        "outbox_bytes",
         "port",
         "reader_scope",
         "room",
@@ -114,27 +98,15 @@ class _Peer:
         "writer_done",
     )
 
-    def __init__(self, port: WebSocketPort, limits: Limits, now_s: float) -> None:
+    def __init__(self, port: WebSocketPort, rules: ConnectionRules, now_s: float) -> None:
         self.port = port
         self.address = source_key(port.address)  # what per-address limits count by
-        # Bounded by _send (send_queue_messages), so a list's pop(0) is cheap enough, and an
-        # empty list is 56 bytes where a deque always holds a 600-byte block.
-        self.outbox: list[str] = []
-        self.outbox_bytes = 0
-        self.last_write_s = now_s  # when the writer last made progress (or had nothing to do)
-        self.bucket = TokenBucket(limits.message_rate_per_s, limits.message_burst, stamp_s=now_s)
-        self.last_seen_s = now_s
-        self.last_rate_error_s = -math.inf
-        self.dropped_in_row = 0
-        self.bad_in_row = 0
+        self.conn = Connection(rules, now_s)
         self.room: _RoomRunner | None = None
         self.reader_scope = trio.CancelScope()
         self.writer: trio.CancelScope | None = None  # the running writer's, if one runs
         self.writer_done: trio.Event | None = None  # set when it returns, if someone waits
         self.transport_failed = False
-        self.ended = False
-        self.close_code = int(CloseCode.NORMAL)
-        self.close_reason = ""
         self.heartbeat_group = 0
 
 
@@ -172,6 +144,7 @@ class SignalingService:
         self._turn = turn
         self.metrics = metrics
         self._clock = clock
+        self._rules = ConnectionRules(limits, metrics.rejected_messages.inc)
         self._settings = RoomSettings(
             max_receivers=limits.max_receivers_per_room,
             heartbeat_s=limits.heartbeat_interval_s,
@@ -235,9 +208,7 @@ class SignalingService:
             self._end(
                 peer,
                 SignalingError(
-                    ErrorCode.SHUTTING_DOWN,
-                    "the server is restarting; reconnecting",
-                    CloseCode.GOING_AWAY,
+                    ErrorCode.SHUTTING_DOWN, "the server is restarting; reconnecting", fatal=True
                 ),
             )
         with trio.move_on_after(timeout_s):
@@ -249,7 +220,7 @@ class SignalingService:
     async def handle(self, port: WebSocketPort, room_id: str) -> None:
         """Serve one accepted WebSocket until it ends. Never raises for bad input."""
         now = self._clock()
-        peer = _Peer(port, self.limits, now)
+        peer = _Peer(port, self._rules, now)
         self._peers.add(peer)
         peer.heartbeat_group = self._next_group
         self._next_group = (self._next_group + 1) % HEARTBEAT_GROUPS
@@ -280,73 +251,51 @@ class SignalingService:
 
     def _check_admission(self, peer: _Peer, room_id: str) -> SignalingError | None:
         if self._stopping:
-            return SignalingError(
-                ErrorCode.SHUTTING_DOWN, "the server is stopping", CloseCode.GOING_AWAY
-            )
+            return SignalingError(ErrorCode.SHUTTING_DOWN, "the server is stopping", fatal=True)
         if not is_valid_room_id(room_id):
             return SignalingError(
                 ErrorCode.BAD_ROOM,
                 "this room id is malformed: check that the link was copied whole",
-                CloseCode.BAD_ROOM,
+                fatal=True,
             )
         if len(self._peers) > self.limits.max_connections:
             return SignalingError(
                 ErrorCode.TOO_MANY_CONNECTIONS,
                 "the server is full; try later",
-                CloseCode.TOO_MANY_CONNECTIONS,
+                fatal=True,
             )
         if self._connections_by_address[peer.address] > self.limits.max_connections_per_address:
             return SignalingError(
                 ErrorCode.TOO_MANY_CONNECTIONS,
                 "too many connections from your address; close some tabs",
-                CloseCode.TOO_MANY_CONNECTIONS,
+                fatal=True,
             )
         return None
 
     async def _admit(self, peer: _Peer, room_id: str) -> _RoomRunner | None:
         """Wait for `join` and join the room; None if the peer was refused or went away."""
+        conn = peer.conn
         join: Join | None = None
-        with trio.move_on_after(self.limits.join_timeout_s):
+        with trio.move_on_at(conn.join_deadline_s):
             event = await peer.port.receive()
             if isinstance(event, Disconnect):
-                self._end(peer, None)
-                return None
-            try:
-                message = self._decode(peer, event)
-                if not isinstance(message, Join):
-                    raise SignalingError(
-                        ErrorCode.JOIN_FIRST,
-                        "send join before anything else",
-                        CloseCode.PROTOCOL_ERROR,
-                    )
-                join = message
-            except SignalingError as error:
-                self._end(
-                    peer,
-                    error
-                    if error.fatal
-                    else SignalingError(error.code, error.message, CloseCode.PROTOCOL_ERROR),
-                )
-                return None
+                conn.disconnected(event.code)
+            else:
+                join = conn.receive_join(event, self._clock())
         if join is None:
-            self._end(
-                peer,
-                SignalingError(
-                    ErrorCode.JOIN_TIMEOUT, "no join received in time", CloseCode.PROTOCOL_ERROR
-                ),
-            )
+            conn.join_timed_out()  # (unless it ended otherwise)
             return None
         try:
             runner = await self._room_for(room_id, peer.address)
-            if peer.ended:  # ended (shutdown) while the room was being made
+            if conn.ended:  # ended (shutdown) while the room was being made
                 return None
             # No await from here on: the room cannot end between lookup and join.
             effects = runner.room.join(peer, join)
         except SignalingError as error:
-            self._end(peer, error)
+            self._end(peer, error.as_fatal())
             return None
         peer.room = runner
-        peer.last_seen_s = self._clock()
+        conn.joined(self._clock())
         runner.notify()
         self._apply(effects)
         return runner
@@ -363,19 +312,17 @@ class SignalingService:
                 raise SignalingError(
                     ErrorCode.DRAINING,
                     "this server is shutting down; reconnecting elsewhere",
-                    CloseCode.DRAINING,
+                    fatal=True,
                 )
             if len(self.rooms) >= self.limits.max_rooms:
                 raise SignalingError(
-                    ErrorCode.TOO_MANY_ROOMS,
-                    "the server has too many rooms",
-                    CloseCode.TOO_MANY_ROOMS,
+                    ErrorCode.TOO_MANY_ROOMS, "the server has too many rooms", fatal=True
                 )
             if self._rooms_by_address[address] >= self.limits.max_rooms_per_address:
                 raise SignalingError(
                     ErrorCode.TOO_MANY_ROOMS,
                     "too many rooms opened from your address; close some first",
-                    CloseCode.TOO_MANY_ROOMS,
+                    fatal=True,
                 )
             runner = _RoomRunner(room_id, self._settings, address)
             self.rooms[room_id] = runner
@@ -428,104 +375,40 @@ class SignalingService:
                 await changed.wait()
 
     async def _read_loop(self, peer: _Peer, runner: _RoomRunner) -> None:
+        conn = peer.conn
         clean = False
         try:
-            while not peer.ended:
+            while not conn.ended:
                 event = await peer.port.receive()
                 if isinstance(event, Disconnect):
                     clean = event.code in CLEAN_CLOSE_CODES
-                    if event.code == 1009:  # cut by the WebSocket layer: far too big
-                        self.metrics.rejected_messages.inc(ErrorCode.TOO_BIG)
+                    conn.disconnected(event.code)
                     break
-                self._on_frame(peer, runner, event)
+                now = self._clock()
+                relay = conn.receive(event, now)
+                if relay is not None:
+                    try:
+                        effects = runner.room.relay(peer, relay)
+                    except SignalingError as error:
+                        conn.reject(error, now)
+                    else:
+                        self._apply(effects)
+                        self.metrics.relayed_messages.inc()
+                self._carry_out(peer)
         finally:
             self._apply(runner.room.disconnect(peer, clean=clean))
             runner.notify()
             self._end(peer, None)
 
-    def _on_frame(self, peer: _Peer, runner: _RoomRunner, frame: str | bytes) -> None:
-        now = self._clock()
-        peer.last_seen_s = now
-        if not peer.bucket.take(now):
-            peer.dropped_in_row += 1
-            if peer.dropped_in_row > self.limits.max_dropped_messages:
-                self._end(
-                    peer,
-                    SignalingError(
-                        ErrorCode.RATE_LIMITED,
-                        "far too many messages; slow down",
-                        CloseCode.RATE_LIMITED,
-                    ),
-                )
-                return
-            self.metrics.rejected_messages.inc(ErrorCode.RATE_LIMITED)
-            if now - peer.last_rate_error_s >= ERROR_FRAME_INTERVAL_S:
-                peer.last_rate_error_s = now
-                self._send(
-                    peer,
-                    encode_server_message(
-                        ErrorMessage(
-                            code=ErrorCode.RATE_LIMITED,
-                            message="too many messages: some were dropped; slow down",
-                        )
-                    ),
-                )
-            return
-        peer.dropped_in_row = 0
-        try:
-            message = self._decode(peer, frame)
-            # It parsed: refusing its content (unknown peer...) is not "bad input", and a
-            # sender still talking to a receiver that just left must not be cut off for it.
-            peer.bad_in_row = 0
-            match message:
-                case Relay():
-                    self._apply(runner.room.relay(peer, message))
-                    self.metrics.relayed_messages.inc()
-                case Ping():
-                    self._send(peer, _PONG_TEXT)
-                case Pong():
-                    pass
-                case Join():
-                    raise SignalingError(
-                        ErrorCode.ALREADY_JOINED, "this connection has already joined"
-                    )
-                case _:
-                    assert_never(message)
-        except SignalingError as error:
-            if error.fatal:
-                self._end(peer, error)  # counts it
-                return
-            if error.code is ErrorCode.BAD_MESSAGE:
-                peer.bad_in_row += 1
-            if peer.bad_in_row > MAX_BAD_MESSAGES_IN_A_ROW:
-                self._end(
-                    peer,
-                    SignalingError(
-                        error.code, "too many invalid messages", CloseCode.PROTOCOL_ERROR
-                    ),
-                )
-            else:
-                self.metrics.rejected_messages.inc(error.code)
-                self._send(peer, encode_server_message(error.to_frame()))
-
-    def _decode(self, peer: _Peer, frame: str | bytes) -> Join | Relay | Ping | Pong:
-        if isinstance(frame, bytes):
-            raise SignalingError(
-                ErrorCode.BAD_MESSAGE,
-                "binary frames are not part of the protocol; send JSON text frames",
-            )
-        return decode_client_message(frame, self.limits.max_frame_bytes)
-
     async def _drain(self, peer: _Peer) -> None:
         """Send the peer's queued messages in order, recording write progress."""
-        while peer.outbox:
-            text = peer.outbox.pop(0)
-            peer.outbox_bytes -= len(text)
+        conn = peer.conn
+        while (text := conn.pop_outgoing()) is not None:
             await peer.port.send(text)
-            peer.last_write_s = self._clock()
+            conn.wrote(self._clock())
 
     async def _write(self, peer: _Peer, scope: trio.CancelScope) -> None:
-        """Drain the peer's outbox, then end (`_send` starts another when needed)."""
+        """Drain the peer's outbox, then end (`_carry_out` starts another when needed)."""
         try:
             with scope:
                 await self._drain(peer)
@@ -562,7 +445,7 @@ class SignalingService:
         with trio.move_on_after(CLOSE_TIMEOUT_S) as scope:
             scope.shield = True  # close politely even while the server is being cancelled
             try:
-                await peer.port.close(peer.close_code, peer.close_reason)
+                await peer.port.close(peer.conn.close_code, peer.conn.close_reason)
                 # Complete the closing handshake: read (and discard) until the client's
                 # close arrives. Closing the TCP connection with unread data would make
                 # the kernel send a reset, and the client might never see our close code.
@@ -572,9 +455,7 @@ class SignalingService:
                 log.debug("close failed (already closed by the transport): %r", exc)
 
     async def _heartbeat(self) -> None:
-        interval = self.limits.heartbeat_interval_s
-        timeout = self.limits.heartbeat_timeout_s
-        step = interval / 2 / HEARTBEAT_GROUPS
+        step = self.limits.heartbeat_interval_s / 2 / HEARTBEAT_GROUPS
         deadline = trio.current_time()
         group = 0
         while True:
@@ -588,57 +469,37 @@ class SignalingService:
                 deadline = now
                 continue
             for peer in list(self._heartbeat_groups[group]):
-                if peer.room is None or peer.ended:
-                    continue
-                if peer.outbox and now - peer.last_write_s > timeout:
-                    # Messages wait and the socket takes none of them: not reading.
-                    self._end(peer, _slow_consumer(), abort=True)
-                    continue
-                idle = now - peer.last_seen_s
-                if idle > timeout:
-                    self._end(
-                        peer,
-                        SignalingError(
-                            ErrorCode.HEARTBEAT_TIMEOUT,
-                            "nothing heard for too long",
-                            CloseCode.HEARTBEAT_TIMEOUT,
-                        ),
-                        abort=True,
-                    )
-                elif idle >= interval:
-                    self._send(peer, _PING_TEXT)
+                peer.conn.heartbeat(now)
+                self._carry_out(peer)
 
     # --- effects -------------------------------------------------------------
 
     def _apply(self, effects: Iterable[Effect]) -> None:
+        now = self._clock()
         for effect in effects:
             match effect:
-                case Deliver(conn=conn, message=message, grants_turn=grants_turn):
-                    assert isinstance(conn, _Peer)
+                case Deliver(conn=handle, message=message, grants_turn=grants_turn):
+                    assert isinstance(handle, _Peer)
                     if grants_turn and self._turn is not None and isinstance(message, Welcome):
                         message = msgspec.structs.replace(message, turn=self._turn())
-                    self._send(conn, encode_server_message(message))
-                case Close(conn=conn, code=code, error=error, reason=reason):
-                    assert isinstance(conn, _Peer)
-                    self._end(conn, SignalingError(error, reason, code))
+                    handle.conn.queue(encode_server_message(message), now)
+                    self._carry_out(handle)
+                case Close(conn=handle, error=error, reason=reason):
+                    assert isinstance(handle, _Peer)
+                    self._end(handle, SignalingError(error, reason, fatal=True))
                 case _:
                     assert_never(effect)
 
-    def _send(self, peer: _Peer, text: str) -> None:
-        if peer.ended:
+    def _carry_out(self, peer: _Peer) -> None:
+        """Do what the peer's connection now asks: write its queue, or stop it."""
+        conn = peer.conn
+        if conn.state is ConnState.ENDED:
+            peer.reader_scope.cancel()
+            if conn.aborted and peer.writer is not None:
+                peer.writer.cancel()
             return
-        if (
-            len(peer.outbox) >= self.limits.send_queue_messages
-            or peer.outbox_bytes + len(text) > self.limits.send_queue_bytes
-        ):
-            self._end(peer, _slow_consumer(), abort=True)
-            return
-        if not peer.outbox:
-            peer.last_write_s = self._clock()  # the clock for write progress starts now
-        peer.outbox.append(text)
-        peer.outbox_bytes += len(text)
         nursery = peer.room.nursery if peer.room is not None else None
-        if peer.writer is None and nursery is not None:
+        if conn.outbox and peer.writer is None and nursery is not None:
             peer.writer = trio.CancelScope()
             try:
                 nursery.start_soon(self._write, peer, peer.writer)
@@ -646,35 +507,6 @@ class SignalingService:
                 peer.writer = None
 
     def _end(self, peer: _Peer, error: SignalingError | None, *, abort: bool = False) -> None:
-        """Finish with a peer: queue the error frame (if any), then close.
-
-        With `abort`, what is queued is dropped and the socket closed at once (the
-        peer is not reading, or is dead).
-        """
-        if peer.ended:
-            return
-        if error is not None:
-            self.metrics.rejected_messages.inc(error.code)
-            if not abort:
-                if len(peer.outbox) < self.limits.send_queue_messages:
-                    # The running writer, if any, sends it; otherwise `_close` will.
-                    frame = encode_server_message(error.to_frame())
-                    peer.outbox.append(frame)
-                    peer.outbox_bytes += len(frame)
-                else:
-                    abort = True
-            peer.close_code = int(error.close or CloseCode.NORMAL)
-            peer.close_reason = error.message[:120]  # close reasons are limited to 123 bytes
-        peer.ended = True
-        peer.reader_scope.cancel()
-        if abort:
-            peer.outbox.clear()
-            peer.outbox_bytes = 0
-            if peer.writer is not None:
-                peer.writer.cancel()
-
-
-def _slow_consumer() -> SignalingError:
-    return SignalingError(
-        ErrorCode.SLOW_CONSUMER, "you did not read your messages in time", CloseCode.SLOW_CONSUMER
-    )
+        """Finish with a peer (see Connection.end), and stop its tasks."""
+        peer.conn.end(error, abort=abort)
+        self._carry_out(peer)

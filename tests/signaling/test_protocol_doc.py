@@ -49,3 +49,36 @@ def test_the_error_table_lists_every_error_code_with_real_close_codes() -> None:
     assert documented == {code.value for code in ErrorCode}
     closes = {int(close) for _, close in table if close != "-"}
     assert closes <= {int(code) for code in CloseCode}
+
+
+def _doc_section(heading: str) -> str:
+    return DOC.read_text().split(heading, 1)[1].split("\n### ", 1)[0]
+
+
+def test_the_error_table_is_the_codes_close_code_table() -> None:
+    """Each error's close code in the document is CLOSE_CODE_FOR_ERROR's ('-': never fatal)."""
+    from p2pshare.signaling.messages import CLOSE_CODE_FOR_ERROR, ErrorCode
+
+    table = re.findall(
+        r"^\| `([a-z-]+)` \| [^|]+ \| ([-0-9]+) \|",
+        _doc_section("### Errors and close codes"),
+        re.M,
+    )
+    documented = {code: None if close == "-" else int(close) for code, close in table}
+    assert documented == {
+        code.value: None if close is None else int(close)
+        for code, close in CLOSE_CODE_FOR_ERROR.items()
+    }
+    assert set(CLOSE_CODE_FOR_ERROR) == set(ErrorCode)
+
+
+def test_the_connection_state_table_is_the_codes() -> None:
+    from p2pshare.signaling.connection import CONN_TRANSITIONS
+
+    rows = re.findall(
+        r"^\| `([a-z-]+)` \| ([^|]*) \|", _doc_section("### A connection's states"), re.M
+    )
+    documented = {state: set(re.findall(r"`([a-z-]+)`", moves)) for state, moves in rows}
+    assert documented == {
+        state.value: {to.value for to in targets} for state, targets in CONN_TRANSITIONS.items()
+    }

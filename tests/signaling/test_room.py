@@ -102,7 +102,7 @@ def test_same_cid_replaces_the_old_connection_without_peer_left(room: Room) -> N
     effects = room.join("r2", receiver_join(2))
     assert welcome_of(effects, "r2").peer == first.peer
     closes = [e for e in effects if isinstance(e, Close)]
-    assert closes == [Close("r1", CloseCode.REPLACED, ErrorCode.REPLACED, closes[0].reason)]
+    assert closes == [Close("r1", ErrorCode.REPLACED, closes[0].reason)]
     assert Deliver("s", PeerJoined(peer=first.peer, role=Role.RECEIVER)) in effects
     assert not any(isinstance(e, Deliver) and isinstance(e.message, PeerLeft) for e in effects)
     # The replaced connection going away later changes nothing.
