@@ -9,7 +9,6 @@ hypercorn finish its connections, then close the sockets.
 
 from __future__ import annotations
 
-import errno
 import gc
 import logging
 import socket
@@ -33,6 +32,7 @@ from p2pshare.http.static import StaticFiles, default_web_root
 from p2pshare.ice import turn_servers_for
 from p2pshare.metrics import Metrics
 from p2pshare.netaddr import urls_for
+from p2pshare.netbind import BindError, bind_sockets
 from p2pshare.ratelimit import source_key
 from p2pshare.signaling.service import SignalingService
 from p2pshare.stun.server import serve_stun
@@ -209,53 +209,31 @@ async def collect_garbage_periodically() -> None:
         gc.collect()
 
 
-def _family_of(host: str) -> socket.AddressFamily:
-    return socket.AF_INET6 if ":" in host else socket.AF_INET
-
-
 def bind_tcp_sockets(
     hosts: tuple[str, ...], port: int, *, user_timeout_s: float | None = None
 ) -> list[socket.socket]:
-    """Bind a listening TCP socket per host; IPv4 and IPv6 share one port number.
+    """Bind a listening TCP socket per address of `hosts` (netbind.py: the rules STUN's
+    sockets follow too, so IPv4 and IPv6 share one port number).
 
-    An IPv6 socket is IPv6-only, so "0.0.0.0" and "::" coexist. The default
-    pair ("0.0.0.0", "::") quietly skips IPv6 on a host without it. With
-    `user_timeout_s`, the kernel drops a connection whose sent data stays
+    With `user_timeout_s`, the kernel drops a connection whose sent data stays
     unacknowledged (or unsent, behind a client that reads nothing) that long
     (Linux TCP_USER_TIMEOUT, inherited by accepted sockets).
-    Raises ConfigError naming the address when a bind fails.
+    Raises ConfigError (BindError) naming the address when a bind fails.
     """
-    ordered = sorted(hosts, key=lambda h: _family_of(h) == socket.AF_INET6)
-    sockets: list[socket.socket] = []
-    try:
-        for host in ordered:
-            family = _family_of(host)
-            sock = socket.socket(family, socket.SOCK_STREAM)
-            try:
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                if family == socket.AF_INET6:
-                    sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-                if user_timeout_s is not None and hasattr(socket, "TCP_USER_TIMEOUT"):
-                    sock.setsockopt(
-                        socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, int(user_timeout_s * 1000)
-                    )
-                bound_port = sockets[0].getsockname()[1] if sockets and port == 0 else port
-                sock.bind((host, bound_port))
-                sock.listen(LISTEN_BACKLOG)
-            except OSError as exc:
-                sock.close()
-                no_ipv6 = exc.errno in (errno.EAFNOSUPPORT, errno.EADDRNOTAVAIL)
-                if family == socket.AF_INET6 and host == "::" and len(hosts) > 1 and no_ipv6:
-                    log.info("no IPv6 on this host; listening on IPv4 only")
-                    continue
-                raise ConfigError(
-                    f"cannot listen on {host} port {bound_port}: {exc.strerror}"
-                ) from exc
-            sockets.append(sock)
-    except BaseException:
-        for sock in sockets:
-            sock.close()
-        raise
+
+    def configure(sock: socket.socket) -> None:
+        if user_timeout_s is not None and hasattr(socket, "TCP_USER_TIMEOUT"):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, int(user_timeout_s * 1000))
+
+    sockets = bind_sockets(hosts, port, socket.SOCK_STREAM, what="HTTP", configure=configure)
+    for sock in sockets:
+        try:
+            sock.listen(LISTEN_BACKLOG)
+        except OSError as exc:
+            address = sock.getsockname()
+            for each in sockets:
+                each.close()
+            raise BindError(f"cannot listen on {address[0]} TCP port {address[1]}: {exc}") from exc
     return sockets
 
 

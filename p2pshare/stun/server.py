@@ -1,7 +1,8 @@
 """The STUN server's UDP shell: recvfrom -> `codec.answer` -> sendto, per-source rate limit.
 
-`serve_stun` binds one UDP socket per host (IPv6 sockets with IPV6_V6ONLY, so "0.0.0.0"
-and "::" share a port), reports the bound `(host, port)` pairs through `task_status`,
+`serve_stun` binds one UDP socket per address of the hosts (p2pshare/netbind.py, the binder
+the HTTP server uses too: IPv6 sockets with IPV6_V6ONLY, so "0.0.0.0" and "::" share a port),
+reports the bound `(host, port)` pairs through `task_status`,
 and answers until cancelled. Nothing a peer sends, and no failing send, ends it: each
 datagram that gets no answer is counted in `Metrics.stun_dropped` by reason.
 
@@ -18,18 +19,17 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import errno
+import functools
 import logging
 import socket
 import sys
 from collections.abc import Sequence
-from typing import Any
 
 import trio
 
 from p2pshare.config import Limits
-from p2pshare.errors import ConfigError
 from p2pshare.metrics import Metrics
+from p2pshare.netbind import BindError, bind_sockets
 from p2pshare.ratelimit import KeyedBuckets, source_key
 from p2pshare.stun.codec import Reason, ReplyKind, SourceAddress, StunDecodeError, answer
 
@@ -43,24 +43,11 @@ BATCH_DATAGRAMS = 64
 """Datagrams handled per wake-up before other tasks get a turn."""
 SOCKET_RCVBUF_BYTES = 1 << 20
 """Asked-for kernel receive buffer (capped by net.core.rmem_max), to absorb bursts."""
-PORT_ATTEMPTS = 8
-"""With port 0: tries to find a port free for IPv4 and IPv6 alike."""
-_NO_IPV6_ERRNOS = frozenset({errno.EAFNOSUPPORT, errno.EADDRNOTAVAIL, errno.EPROTONOSUPPORT})
-
-
 _SUCCESS = ReplyKind.SUCCESS
 
 
-class StunBindError(ConfigError):
-    """A requested STUN address cannot be resolved or bound; the message names it.
-
-    A `ConfigError`: the configured hosts and port are not usable on this machine, and
-    the CLI reports it as such (one line, exit status 2).
-    """
-
-
-class _PortTaken(Exception):
-    """The port picked for the first socket is taken for a later one (port 0 only)."""
+StunBindError = BindError
+"""A STUN address that cannot be resolved or bound (the binder's error, by its old name)."""
 
 
 class StunEndpoint:
@@ -146,7 +133,12 @@ async def serve_stun(
     free port. "::" is skipped quietly when the machine has no IPv6 and another host
     is bound. Raises `StunBindError` if any other host cannot be resolved or bound.
     """
-    sockets = await _bind_all(hosts, port)
+    # In a thread: resolving a host name may block.
+    sockets = await trio.to_thread.run_sync(
+        functools.partial(
+            bind_sockets, hosts, port, socket.SOCK_DGRAM, what="STUN", configure=_configure
+        )
+    )
     try:
         endpoint = StunEndpoint(metrics, limits)
         async with trio.open_nursery() as nursery:
@@ -168,87 +160,7 @@ async def _serve_socket(sock: socket.socket, endpoint: StunEndpoint) -> None:
         drain(sock, current_time())
 
 
-async def _bind_all(hosts: Sequence[str], port: int) -> list[socket.socket]:
-    targets = await _resolve(hosts, port)
-    attempts = PORT_ATTEMPTS if port == 0 else 1
-    for attempt in range(1, attempts + 1):
-        try:
-            return _bind_targets(
-                targets, port, skip_missing_ipv6=len(hosts) > 1, retry=attempt < attempts
-            )
-        except _PortTaken:
-            continue
-    raise AssertionError("unreachable: the last attempt raises StunBindError")
-
-
-_Target = tuple[str, socket.AddressFamily, tuple[Any, ...]]
-"""(requested host, family, socket address) of one socket to bind."""
-
-
-async def _resolve(hosts: Sequence[str], port: int) -> list[_Target]:
-    """A target per socket to bind, IPv4 first, without repeats."""
-    targets: list[_Target] = []
-    for host in hosts:
-        try:
-            infos = await trio.socket.getaddrinfo(
-                host, port, type=socket.SOCK_DGRAM, flags=socket.AI_PASSIVE
-            )
-        except socket.gaierror as exc:
-            if host == "::" and len(hosts) > 1:
-                log.info("no IPv6 here (%s): STUN not listening on ::", exc)
-                continue
-            raise StunBindError(f"cannot resolve STUN host {host!r}: {exc}") from exc
-        for family, _, _, _, sockaddr in infos:
-            known = any(f == family and a == tuple(sockaddr) for _, f, a in targets)
-            if family in (socket.AF_INET, socket.AF_INET6) and not known:
-                targets.append((host, family, tuple(sockaddr)))
-    targets.sort(key=lambda target: target[1] != socket.AF_INET)
-    return targets
-
-
-def _bind_targets(
-    targets: list[_Target], port: int, *, skip_missing_ipv6: bool, retry: bool
-) -> list[socket.socket]:
-    """One socket per target; with port 0, all on the port the first one got.
-
-    Raises `_PortTaken` if `retry` and that port is taken for a later target.
-    """
-    bound: list[socket.socket] = []
-    chosen = port
-    try:
-        for host, family, sockaddr in targets:
-            try:
-                sock = socket.socket(family, socket.SOCK_DGRAM)
-                try:
-                    _configure(sock, family)
-                    sock.bind((sockaddr[0], chosen, *sockaddr[2:]))  # IPv6 keeps its scope id
-                except OSError:
-                    sock.close()
-                    raise
-            except OSError as exc:
-                if host == "::" and skip_missing_ipv6 and exc.errno in _NO_IPV6_ERRNOS:
-                    log.info("no IPv6 here (%s): STUN not listening on ::", exc)
-                    continue
-                if retry and port == 0 and chosen != 0 and exc.errno == errno.EADDRINUSE:
-                    raise _PortTaken from exc
-                raise StunBindError(
-                    f"cannot bind STUN to {host} UDP port {chosen}: {exc.strerror or exc}"
-                ) from exc
-            bound.append(sock)
-            if chosen == 0:
-                chosen = int(sock.getsockname()[1])
-    except BaseException:
-        for sock in bound:
-            sock.close()
-        raise
-    if not bound:
-        raise StunBindError("no STUN socket could be bound")
-    return bound
-
-
-def _configure(sock: socket.socket, family: socket.AddressFamily) -> None:
-    if family == socket.AF_INET6:
-        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+def _configure(sock: socket.socket) -> None:
     sock.setblocking(False)
     with contextlib.suppress(OSError):  # a smaller buffer still works
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, SOCKET_RCVBUF_BYTES)

@@ -23,6 +23,7 @@ from p2pshare.config import Limits
 from p2pshare.metrics import Metrics
 from p2pshare.stun.codec import Attr, Reason, parse_message
 from p2pshare.stun.server import StunBindError, StunEndpoint, serve_stun
+from tests.conftest import needs_ipv6
 from tests.stun.test_codec import (
     BARE_REQUEST,
     DROPPED,
@@ -34,18 +35,6 @@ from tests.stun.test_codec import (
 
 NO_ANSWER_S = 0.1
 """How long to wait for an answer that must not come (loopback answers take microseconds)."""
-
-
-def _has_ipv6() -> bool:
-    try:
-        with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as probe:
-            probe.bind(("::1", 0))
-    except OSError:
-        return False
-    return True
-
-
-needs_ipv6 = pytest.mark.skipif(not _has_ipv6(), reason="no IPv6 loopback here")
 
 
 @dataclass
