@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import enum
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Final, assert_never
@@ -55,6 +55,7 @@ MAX_BAD_MESSAGES_IN_A_ROW: Final = 10
 ERROR_FRAME_INTERVAL_S: Final = 1.0  # at most one rate-limit error frame a second per peer
 CLOSE_REASON_CHARS: Final = 120  # a close frame's reason is limited to 123 bytes
 
+_NORMAL_CLOSE: Final = int(CloseCode.NORMAL)  # one int object for all connections
 _PING_TEXT: Final = encode_server_message(Ping())
 _PONG_TEXT: Final = encode_server_message(Pong())
 _RATE_LIMITED_TEXT: Final = encode_server_message(
@@ -103,9 +104,10 @@ class ConnectionRules:
 
 
 class Connection:
-    """The rules of one connection (one per accepted WebSocket; ~300 bytes with its bucket)."""
+    """The rules of one connection (one per accepted WebSocket; about 260 bytes with its bucket once joined)."""
 
     __slots__ = (
+        "_outbox",
         "aborted",
         "bad_in_row",
         "bucket",
@@ -116,7 +118,6 @@ class Connection:
         "last_rate_error_s",
         "last_seen_s",
         "last_write_s",
-        "outbox",
         "outbox_bytes",
         "rules",
         "state",
@@ -126,24 +127,30 @@ class Connection:
         limits = rules.limits
         self.rules = rules
         self.state = ConnState.AWAITING_JOIN
-        self.join_deadline_s = now_s + limits.join_timeout_s
+        self.join_deadline_s = now_s + limits.join_timeout_s  # (math.inf once joined or ended)
         self.bucket = TokenBucket(limits.message_rate_per_s, limits.message_burst, stamp_s=now_s)
         self.last_seen_s = now_s
         self.last_rate_error_s = -math.inf
         self.dropped_in_row = 0
         self.bad_in_row = 0
         # Bounded by `queue` (send_queue_messages), so a list's pop(0) is cheap enough, and an
-        # empty list is 56 bytes where a deque always holds a 600-byte block.
-        self.outbox: list[str] = []
+        # empty list is 56 bytes where a deque always holds a 600-byte block; and none at all
+        # while nothing waits, which is most of the time for most of 10,000 connections.
+        self._outbox: list[str] | None = None
         self.outbox_bytes = 0
         self.last_write_s = now_s  # when writing last made progress (or had nothing to do)
         self.aborted = False  # ended without sending what was queued
-        self.close_code = int(CloseCode.NORMAL)
+        self.close_code = _NORMAL_CLOSE
         self.close_reason = ""
 
     @property
     def ended(self) -> bool:
         return self.state is ConnState.ENDED
+
+    @property
+    def outbox(self) -> Sequence[str]:
+        """The frames waiting to be written, oldest first."""
+        return self._outbox or ()
 
     # --- what arrives -----------------------------------------------------------
 
@@ -246,6 +253,7 @@ class Connection:
         """The room took the join."""
         self._move(ConnState.JOINED)
         self.last_seen_s = now_s
+        self.join_deadline_s = math.inf
 
     def disconnected(self, close_code: int) -> None:
         """The client went away (`close_code` 1005/1006 when it sent none)."""
@@ -260,7 +268,7 @@ class Connection:
         if self.state is not ConnState.JOINED:
             return Verdict.FINE
         limits = self.rules.limits
-        if self.outbox and now_s - self.last_write_s > limits.heartbeat_timeout_s:
+        if self._outbox and now_s - self.last_write_s > limits.heartbeat_timeout_s:
             # Messages wait and the socket takes none of them: not reading.
             self.end(_slow_consumer(), abort=True)
             return Verdict.NOT_READING
@@ -285,23 +293,28 @@ class Connection:
         if self.state is ConnState.ENDED:
             return
         limits = self.rules.limits
-        if (
-            len(self.outbox) >= limits.send_queue_messages
+        outbox = self._outbox
+        if outbox is None:
+            self._outbox = outbox = []
+            self.last_write_s = now_s  # the clock for write progress starts now
+        elif (
+            len(outbox) >= limits.send_queue_messages
             or self.outbox_bytes + len(text) > limits.send_queue_bytes
         ):
             self.end(_slow_consumer(), abort=True)
             return
-        if not self.outbox:
-            self.last_write_s = now_s  # the clock for write progress starts now
-        self.outbox.append(text)
+        outbox.append(text)
         self.outbox_bytes += len(text)
 
     def pop_outgoing(self) -> str | None:
         """The next frame to write, or None."""
-        if not self.outbox:
+        outbox = self._outbox
+        if outbox is None:
             return None
-        text = self.outbox.pop(0)
+        text = outbox.pop(0)
         self.outbox_bytes -= len(text)
+        if not outbox:
+            self._outbox = None
         return text
 
     def wrote(self, now_s: float) -> None:
@@ -321,16 +334,19 @@ class Connection:
             if not abort:
                 if len(self.outbox) < self.rules.limits.send_queue_messages:
                     frame = encode_server_message(error.to_frame())
-                    self.outbox.append(frame)
+                    if self._outbox is None:
+                        self._outbox = []
+                    self._outbox.append(frame)
                     self.outbox_bytes += len(frame)
                 else:
                     abort = True
             self.close_code = int(error.close or CloseCode.NORMAL)
             self.close_reason = error.message[:CLOSE_REASON_CHARS]
         self._move(ConnState.ENDED)
+        self.join_deadline_s = math.inf
         if abort:
             self.aborted = True
-            self.outbox.clear()
+            self._outbox = None
             self.outbox_bytes = 0
 
     def _move(self, to: ConnState) -> None:

@@ -78,7 +78,7 @@ def test_a_join_first_moves_to_joining_and_is_handed_to_the_room() -> None:
     assert isinstance(join, Join) and join.proof == "p" * 43
     assert conn.state is ConnState.JOINING
     conn.joined(101.5)
-    assert conn.state is ConnState.JOINED and conn.outbox == []
+    assert conn.state is ConnState.JOINED and conn.outbox == ()
 
 
 @pytest.mark.parametrize(
@@ -231,7 +231,7 @@ def test_heartbeat_pings_the_silent_and_drops_the_dead() -> None:
     conn.receive(PONG, 106.0)  # heard: fine again
     assert conn.heartbeat(106.0 + 1) is Verdict.FINE
     assert conn.heartbeat(106.0 + LIMITS.heartbeat_timeout_s + 0.1) is Verdict.SILENT
-    assert conn.state is ConnState.ENDED and conn.aborted and conn.outbox == []
+    assert conn.state is ConnState.ENDED and conn.aborted and conn.outbox == ()
     assert conn.close_code == CloseCode.HEARTBEAT_TIMEOUT
 
 
@@ -290,7 +290,7 @@ def test_the_end_sends_its_error_then_closes_and_nothing_after() -> None:
     conn.queue('{"type":"ping"}', 102.0)
     conn.end(SignalingError(ErrorCode.RATE_LIMITED, "later", fatal=True))
     assert conn.receive(RELAY, 102.0) is None
-    assert conn.outbox == [] and conn.close_code == CloseCode.REPLACED
+    assert conn.outbox == () and conn.close_code == CloseCode.REPLACED
     assert counted == {ErrorCode.REPLACED: 1}
 
 
@@ -363,6 +363,6 @@ def test_any_inputs_keep_the_invariants(steps: list[Step]) -> None:
         assert conn.outbox_bytes == sum(len(t) for t in conn.outbox)
         assert len(conn.outbox) <= small.send_queue_messages + 1  # + the closing error frame
         if conn.aborted:
-            assert conn.state is ConnState.ENDED and conn.outbox == []
+            assert conn.state is ConnState.ENDED and conn.outbox == ()
         for text in conn.outbox:
             msgspec.json.decode(text)  # only whole frames are queued
