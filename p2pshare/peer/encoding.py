@@ -6,7 +6,9 @@
   its spelling (`1.0`, `1e3`), so the typed decoders that follow judge what JavaScript's
   `Number.isInteger` would; `NaN`/`Infinity` are not JSON;
 - JSON written as `JSON.stringify` writes it (no spaces, non-ASCII kept), for the bytes that
-  are sealed.
+  are sealed;
+- string limits in JavaScript's unit, UTF-16 code units (`js_length`; an emoji is 2), checked
+  by `JsLengthLimited` Structs after msgspec's own checks.
 """
 
 from __future__ import annotations
@@ -15,9 +17,19 @@ import base64
 import binascii
 import json
 import re
-from typing import Any, Final
+from collections.abc import Mapping
+from typing import Any, ClassVar, Final
 
-__all__ = ["b64url", "dumps_like_js", "loads_like_js", "unb64url"]
+import msgspec
+
+__all__ = [
+    "JsLengthLimited",
+    "b64url",
+    "dumps_like_js",
+    "js_length",
+    "loads_like_js",
+    "unb64url",
+]
 
 _B64URL_RE: Final = re.compile(r"[A-Za-z0-9_-]*\Z")
 
@@ -56,3 +68,22 @@ def loads_like_js(text: str | bytes) -> Any:
 def dumps_like_js(value: Any) -> str:
     """JSON as JSON.stringify writes it, for plain dicts, lists, strings, ints and bools."""
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def js_length(text: str) -> int:
+    """JavaScript's `.length` of `text`: UTF-16 code units."""
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+class JsLengthLimited(msgspec.Struct, frozen=True):
+    """A Struct whose string fields named in `js_max_lengths` hold at most that many UTF-16
+    units, as the browser's checks count (msgspec's max_length counts code points)."""
+
+    js_max_lengths: ClassVar[Mapping[str, int]] = {}
+
+    def __post_init__(self) -> None:
+        # msgspec turns this ValueError into the decode's ValidationError.
+        for name, limit in self.js_max_lengths.items():
+            value = getattr(self, name)
+            if isinstance(value, str) and js_length(value) > limit:
+                raise ValueError(f"`{name}` is over {limit} UTF-16 units")

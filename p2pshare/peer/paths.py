@@ -6,7 +6,7 @@ thing on Windows, macOS, Linux and Android: nothing that escapes the folder, ali
 opens an NTFS stream, hides in invisible characters, or collides with another file of the
 offer once case and Unicode form are ignored. The sender's side (`portable_unique_paths`)
 makes chosen names acceptable. Lengths that paths.js measures in UTF-16 units are measured so
-here too (`_js_len`), so both cut and quote the same text.
+here too (`js_length`), so both cut and quote the same text.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from typing import Final
 
+from p2pshare.peer.encoding import js_length
 from p2pshare.peer.errors import PathError
 
 __all__ = [
@@ -57,11 +58,6 @@ _LONE_SURROGATE: Final = re.compile("[\ud800-\udfff]")
 _DRIVE_LETTER: Final = re.compile(r"[a-z]:", re.I | re.A)
 _EDGE_JOINERS: Final = re.compile("^[\u200c\u200d]+|[\u200c\u200d]+\\Z")
 _JOINER_RUNS: Final = re.compile("[\u200c\u200d]{2,}")
-
-
-def _js_len(text: str) -> int:
-    """JavaScript's `.length`: UTF-16 code units."""
-    return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
 def _js_slice(text: str, start: int, end: int | None = None) -> str:
@@ -119,8 +115,8 @@ def collision_key(path: str) -> str:
 def _describe(path: str) -> str:
     """A path quoted for an error message: shortened, and safe to show even when it is not."""
     shown = path
-    if _js_len(path) > 80:
-        shown = f"{_js_slice(path, 0, 40)}…{_js_slice(path, _js_len(path) - 30)}"
+    if js_length(path) > 80:
+        shown = f"{_js_slice(path, 0, 40)}…{_js_slice(path, js_length(path) - 30)}"
     quoted = json.dumps(_FORBIDDEN.sub("\ufffd", shown), ensure_ascii=False)
     # JSON.stringify escapes a lone surrogate (a cut made above can leave one); json does not.
     return _LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", quoted)
@@ -157,7 +153,7 @@ def _truncate_name(name: str) -> str:
     if _utf8_len(name) <= MAX_COMPONENT_BYTES:
         return name
     dot = name.rfind(".")
-    ext = name[dot:] if dot > 0 and _js_len(name[dot:]) <= 16 else ""
+    ext = name[dot:] if dot > 0 and js_length(name[dot:]) <= 16 else ""
     stem = list(name[: len(name) - len(ext)])
     while _utf8_len("".join(stem) + "…" + ext) > MAX_COMPONENT_BYTES:
         stem.pop()

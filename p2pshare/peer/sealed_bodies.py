@@ -3,8 +3,7 @@ web/js/protocol.js parseSealedBody: one frozen Struct per kind `k`, no unknown f
 optional field either absent or valid (never null), the same limits.
 
 The seal proves that a peer holds the link's secret, not that it follows the protocol, so its
-bodies are checked like any frame. String limits count code points; protocol.js counts UTF-16
-units, so it is the stricter of the two on text outside the BMP (SDP and ids are ASCII).
+bodies are checked like any frame. String limits are in UTF-16 units, as protocol.js counts.
 """
 
 from __future__ import annotations
@@ -14,6 +13,7 @@ from typing import Annotated, Any, Final, Literal
 import msgspec
 from msgspec import UNSET, UnsetType
 
+from p2pshare.peer.encoding import JsLengthLimited
 from p2pshare.peer.errors import SealedBodyError
 
 __all__ = [
@@ -35,37 +35,40 @@ __all__ = [
 MAX_SDP_CHARS: Final = 49152  # a sealed payload is at most 65536 chars of base64
 MAX_SID: Final = 2**53 - 1
 
-Sdp = Annotated[str, msgspec.Meta(max_length=MAX_SDP_CHARS)]
 Epoch = Annotated[int, msgspec.Meta(ge=0, le=MAX_SID)]
 
 
-class _Body(msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag_field="k"):
+class _Body(JsLengthLimited, frozen=True, forbid_unknown_fields=True, tag_field="k"):
     pass
 
 
-class Candidate(msgspec.Struct, frozen=True, forbid_unknown_fields=True, rename="camel"):
+class Candidate(JsLengthLimited, frozen=True, forbid_unknown_fields=True, rename="camel"):
     """An RTCIceCandidateInit; every field may be left out."""
 
-    candidate: Annotated[str, msgspec.Meta(max_length=1024)] | UnsetType = UNSET
-    sdp_mid: Annotated[str, msgspec.Meta(max_length=64)] | UnsetType | None = UNSET
+    js_max_lengths = {"candidate": 1024, "sdp_mid": 64, "username_fragment": 256}
+    candidate: str | UnsetType = UNSET
+    sdp_mid: str | UnsetType | None = UNSET
     sdp_m_line_index: Annotated[int, msgspec.Meta(ge=0, le=1024)] | UnsetType | None = UNSET
-    username_fragment: Annotated[str, msgspec.Meta(max_length=256)] | UnsetType | None = UNSET
+    username_fragment: str | UnsetType | None = UNSET
 
 
 class Hello(_Body, tag="hello", frozen=True):
+    js_max_lengths = {"device": 200}
     role: Literal["sender"] | UnsetType = UNSET  # the sender's hello
     live: bool | UnsetType = UNSET  # a receiver's: it has an open data channel to this page
-    device: Annotated[str, msgspec.Meta(max_length=200)] | UnsetType = UNSET
+    device: str | UnsetType = UNSET  # "Chrome on Linux"
 
 
 class Offer(_Body, tag="offer", frozen=True):
-    sdp: Sdp
+    js_max_lengths = {"sdp": MAX_SDP_CHARS}
+    sdp: str
     fresh: bool | UnsetType = UNSET  # a new RTCPeerConnection, else an ICE restart
     re: Epoch | UnsetType = UNSET  # the receiver epoch it is for
 
 
 class Answer(_Body, tag="answer", frozen=True):
-    sdp: Sdp
+    js_max_lengths = {"sdp": MAX_SDP_CHARS}
+    sdp: str
 
 
 class Cand(_Body, tag="cand", frozen=True):
@@ -77,7 +80,8 @@ class Restart(_Body, tag="restart", frozen=True):
 
 
 class Bye(_Body, tag="bye", frozen=True):
-    reason: Annotated[str, msgspec.Meta(max_length=64)] | UnsetType = UNSET
+    js_max_lengths = {"reason": 64}
+    reason: str | UnsetType = UNSET  # cancelled, stopped
 
 
 class Alarm(_Body, tag="alarm", frozen=True):

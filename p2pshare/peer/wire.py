@@ -17,7 +17,7 @@ from typing import Annotated, Any, Final, Literal
 import msgspec
 from msgspec import UNSET, UnsetType
 
-from p2pshare.peer.encoding import dumps_like_js, loads_like_js
+from p2pshare.peer.encoding import JsLengthLimited, dumps_like_js, loads_like_js
 from p2pshare.peer.errors import PathError, WireError
 from p2pshare.peer.paths import MAX_FILES, check_offer_paths
 
@@ -63,15 +63,16 @@ Count = Annotated[int, msgspec.Meta(ge=0, le=MAX_SAFE_INTEGER)]
 Sha256Hex = Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f]{64}\Z")]  # \Z: "$" passes a "\n"
 
 
-class _Frame(msgspec.Struct, frozen=True, tag_field="t"):
+class _Frame(JsLengthLimited, frozen=True, tag_field="t"):
     pass
 
 
-class FileInfo(msgspec.Struct, frozen=True):
+class FileInfo(JsLengthLimited, frozen=True):
+    js_max_lengths = {"mime_type": 255}
     path: str  # relative, '/'-separated, portable (paths.py)
     size_bytes: Count = msgspec.field(name="size")
     mtime_ms: Count = msgspec.field(name="mtime")  # last modified, ms since 1970
-    mime_type: Annotated[str, msgspec.Meta(max_length=255)] = msgspec.field(name="type")
+    mime_type: str = msgspec.field(name="type")
 
 
 class WantEntry(msgspec.Struct, frozen=True):
@@ -84,12 +85,14 @@ class Hello(_Frame, tag="hello", frozen=True):
     protocol: Literal["p2pshare-transfer/1"]
 
 
-class Manifest(_Frame, tag="manifest", frozen=True):
-    id: Annotated[str, msgspec.Meta(max_length=64)]
+class Manifest(_Frame, tag="manifest", frozen=True, kw_only=True):
+    js_max_lengths = {"id": 64}
+    id: str
     block_size: Literal[1048576] = msgspec.field(name="blockSize")
-    files: Annotated[list[FileInfo], msgspec.Meta(max_length=MAX_FILES)]
-    # The files the sender has yet to add again; wire.js does not check it, nor does this.
+    # How many files the sender has yet to add again; wire.js does not check it, nor does this.
+    # (Before `files`: the browser's field order, so both encode a manifest to the same bytes.)
     missing: Any = 0
+    files: Annotated[list[FileInfo], msgspec.Meta(max_length=MAX_FILES)]
 
 
 class Start(_Frame, tag="start", frozen=True):
@@ -124,7 +127,8 @@ class Ack(_Frame, tag="ack", frozen=True):
 
 class Fail(_Frame, tag="fail", frozen=True):
     f: Count
-    reason: Annotated[str, msgspec.Meta(max_length=199)]
+    js_max_lengths = {"reason": 199}
+    reason: str  # disk-full, hash-mismatch, ...
 
 
 class Done(_Frame, tag="done", frozen=True):

@@ -149,6 +149,8 @@ BODY_VERDICTS: list[tuple[Any, bool]] = [
     ({"k": "restart"}, True),
     ({"k": "cand", "c": {}}, True),
     ({"k": "cand", "c": {"sdpMid": None, "sdpMLineIndex": None, "usernameFragment": None}}, True),
+    ({"k": "hello", "device": "\U0001f600" * 100}, True),  # 200 UTF-16 units
+    ({"k": "hello", "device": "\U0001f600" * 101}, False),
     ({"k": "hello", "role": "receiver"}, False),
     ({"k": "hello", "live": None}, False),
     ({"k": "hello", "extra": 1}, False),
@@ -267,6 +269,7 @@ VALID_FRAMES: list[dict[str, Any]] = [
     {"t": "want", "files": []},
     {"t": "ack", "f": 3, "i": 9007199254740991},
     {"t": "fail", "f": 0, "reason": "disk-full"},
+    {"t": "fail", "f": 1, "reason": "\u00e9" * 199},
     {"t": "done"},
 ]
 # Accepted too, though they do not encode back to the same text (wire.js is lax here).
@@ -335,6 +338,7 @@ REFUSED_FRAMES: list[tuple[str, str]] = [
     ('{"t":"ack","f":0}', "ack"),
     ('{"t":"fail","f":0}', "fail"),
     ('{"t":"fail","f":0,"reason":"%s"}' % ("x" * 200), "fail"),
+    ('{"t":"fail","f":0,"reason":"%s"}' % ("\U0001f600" * 100), "fail"),  # 200 UTF-16 units
 ]
 BLOCK_FILES = [
     ("empty", 0),
