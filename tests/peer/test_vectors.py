@@ -18,6 +18,7 @@ from p2pshare.peer.seal import Sealer
 from p2pshare.peer.sealed_bodies import decode_sealed_body
 from p2pshare.peer.send_session import SendSession
 from p2pshare.peer.signing import sender_public_key, verified_envelope
+from tests.peer import traces as t
 from tests.peer import vectors as v
 
 
@@ -85,13 +86,13 @@ def test_the_traces_replay_on_the_python_engines() -> None:
     for trace in traces["send"]:
         session = SendSession(0)
         for step in trace["steps"]:
-            out = v.send_call(session, trace["sizesBytes"], step["call"], step["args"])
-            assert (out, v._send_snapshot(session)) == (step["out"], step["after"]), step
+            out = t.send_call(session, trace["sizesBytes"], step["call"], step["args"])
+            assert (out, t._send_snapshot(session)) == (step["out"], step["after"]), step
     for trace in traces["receive"]:
         file = ReceiveFile(trace["sizeBytes"], verified=trace["restoredVerified"])
-        record = v._Recorder(
-            lambda call, args, file=file: v.receive_call(file, call, args),
-            lambda file=file: v._receive_snapshot(file),
+        record = t._Recorder(
+            lambda call, args, file=file: t.receive_call(file, call, args),
+            lambda file=file: t._receive_snapshot(file),
         )
         for step in trace["steps"]:
             record(step["call"], **step["args"])

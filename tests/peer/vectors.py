@@ -4,8 +4,11 @@ tests/peer/test_vectors.py checks that the files are what this makes, and web/te
 vectors.test.mjs checks the browser's modules against the same files, byte for byte.
 
 Everything is fixed or derived from a seed (secrets, nonces, file contents), so the output is
-deterministic. The traces are scripts of calls on the state machines; the Python engine
-records what each call returns and the state after it, and the JS engine must give the same.
+deterministic. The traces (tests/peer/traces.py) are scripts of calls on the state machines;
+the Python engine records what each call returns and the state after it, and the JS engine
+must give the same.
+
+Why this module is over 300 lines: most of it is the vectors' inputs, one per line.
 """
 
 from __future__ import annotations
@@ -18,17 +21,10 @@ from typing import Any
 
 from p2pshare.peer import keys, link, paths, signing, wire
 from p2pshare.peer.encoding import b64url, dumps_like_js
-from p2pshare.peer.errors import (
-    IllegalTransition,
-    PathError,
-    SealError,
-    SenderViolation,
-    WireError,
-)
-from p2pshare.peer.receive_file import ReceiveFile
+from p2pshare.peer.errors import PathError, SealError, WireError
 from p2pshare.peer.seal import Sealer
-from p2pshare.peer.send_session import BlockStep, EofStep, SendSession, StartStep
 from p2pshare.signaling.room import creator_room_id
+from tests.peer.traces import traces_vectors
 
 VECTORS = Path(__file__).resolve().parents[1] / "vectors"
 MIB = wire.BLOCK_SIZE
@@ -411,13 +407,13 @@ def blocks_vectors() -> dict[str, Any]:
         "blockSize": MIB,
         "files": files,
         "manifest": {
-            "files": [dumps_like_js_obj(f) for f in infos],
+            "files": [_file_info_json(f) for f in infos],
             "id": wire.manifest_id(infos),
         },
     }
 
 
-def dumps_like_js_obj(info: wire.FileInfo) -> dict[str, Any]:
+def _file_info_json(info: wire.FileInfo) -> dict[str, Any]:
     return {
         "path": info.path,
         "size": info.size_bytes,
@@ -517,330 +513,6 @@ def paths_vectors() -> dict[str, Any]:
         "portable": [{"path": p, "portable": paths.portable_path(p)} for p in PORTABLE],
         "unique": [
             {"paths": p, "taken": t, "out": paths.portable_unique_paths(p, t)} for p, t in UNIQUE
-        ],
-    }
-
-
-# --- state-machine traces -----------------------------------------------------------------
-# A trace is {name, sizesBytes, steps: [{call, args, out, after}]}: `call` is the JS method's
-# name (its Python twin is the snake_case one), `out` what it returned (or {"error": class,
-# "message"}), `after` the engine's observable state.
-
-
-def _send_snapshot(s: SendSession) -> dict[str, Any]:
-    return {
-        "state": str(s.state),
-        "reason": str(s.reason),
-        "detail": s.detail,
-        "generation": s.generation,
-        "queued": len(s.queue),
-        "inflightBlocks": s.inflight_blocks,
-        "wantedBytes": s.wanted_bytes,
-        "doneBytes": s.done_bytes,
-        "sentBytes": s.sent_bytes,
-        "resumedBytes": s.resumed_bytes,
-        "failures": len(s.failures),
-    }
-
-
-def _step_json(step: object) -> Any:
-    if isinstance(step, StartStep):
-        return {"op": "start", "f": step.f, "fromBlock": step.from_block, "chain": step.chain}
-    if isinstance(step, BlockStep):
-        return {"op": "block", "f": step.f, "index": step.index}
-    if isinstance(step, EofStep):
-        return {"op": "eof", "f": step.f}
-    return None
-
-
-def _wants(entries: list[dict[str, Any]]) -> list[wire.WantEntry]:
-    return [wire.WantEntry(e["f"], e["from"], e["chain"]) for e in entries]
-
-
-def send_call(s: SendSession, sizes: list[int], call: str, args: dict[str, Any]) -> Any:
-    """One call of a send trace on the Python engine; returns its `out`."""
-    now = args.get("nowMs", 0)
-    match call:
-        case "channelOpened":
-            return s.channel_opened()
-        case "channelClosed":
-            return s.channel_closed()
-        case "left":
-            return s.left(args["channelOpen"])
-        case "rejoined":
-            return s.rejoined(args["channelOpen"])
-        case "want" | "due":
-            r = s.want(_wants(args["files"]), sizes, now) if call == "want" else s.due(sizes, now)
-            return {"plan": r.plan, "retryInMs": r.retry_in_ms}
-        case "next":
-            return _step_json(s.next(sizes))
-        case "started":
-            return s.started(args["chainMatched"], sizes)
-        case "blockSent":
-            return s.block_sent(args["lengthBytes"])
-        case "eofSent":
-            return s.eof_sent()
-        case "ack":
-            return s.ack(args["f"], args["i"], sizes, now)
-        case "windowOpen":
-            return s.window_open(args["bufferedAmountBytes"])
-        case "receiverFailed":
-            return s.receiver_failed(args["f"], args["reason"], args["path"])
-        case "receiverDone":
-            return s.receiver_done()
-        case "checkVanished":
-            return s.check_vanished(now)
-        case "admitSealed":
-            return s.admit_sealed(args["helloFromNewPage"])
-        case "wrongKey":
-            return s.wrong_key()
-        case "waitForFiles":
-            return s.wait_for_files()
-        case "sendFailed":
-            return s.send_failed(args["message"])
-    raise ValueError(f"unknown send call {call}")
-
-
-def _receive_snapshot(r: ReceiveFile) -> dict[str, Any]:
-    return {
-        "state": str(r.state),
-        "verifiedBytes": r.verified_bytes,
-        "nextBlock": r.next_block,
-        "wantFromBlock": r.want_from_block,
-        "expectedSha256": r.expected_sha256,
-        "isOpen": r.is_open,
-        "failure": r.failure,
-    }
-
-
-def receive_call(r: ReceiveFile, call: str, args: dict[str, Any]) -> Any:
-    match call:
-        case "start":
-            return r.start(args["fromBlock"])
-        case "opened":
-            return r.opened(args["verifiedBytes"])
-        case "blockHeader":
-            return r.block_header(args["index"], args["lengthBytes"])
-        case "bytes":
-            return r.bytes_arrived(args["n"])
-        case "blockVerified":
-            return r.block_verified(args["verifiedBytes"])
-        case "blockBad":
-            return r.block_bad()
-        case "eof":
-            return r.eof(args["sha256"])
-        case "finished":
-            return r.finished(args["ok"])
-        case "fail":
-            return r.fail(args["reason"])
-    raise ValueError(f"unknown receive call {call}")
-
-
-class _Recorder:
-    def __init__(self, run: Callable[[str, dict[str, Any]], Any], snap: Callable[[], Any]) -> None:
-        self.run, self.snap, self.steps = run, snap, []  # type: ignore[var-annotated]
-
-    def __call__(self, call: str, **args: Any) -> Any:
-        try:
-            out = self.run(call, args)
-        except (SenderViolation, IllegalTransition) as error:
-            out = {"error": type(error).__name__, "message": str(error)}
-        self.steps.append({"call": call, "args": args, "out": out, "after": self.snap()})
-        return out
-
-
-def _send_trace(name: str, sizes: list[int], script: Callable[[_Recorder], None]) -> dict[str, Any]:
-    s = SendSession(0)
-    rec = _Recorder(lambda call, args: send_call(s, sizes, call, args), lambda: _send_snapshot(s))
-    script(rec)
-    return {"name": name, "sizesBytes": sizes, "steps": rec.steps}
-
-
-def _drain(rec: _Recorder, sizes: list[int], now_ms: int = 0, stop_after_blocks: int = -1) -> None:
-    """Run the plan as send-loop.js does, acking the oldest block whenever the window shuts."""
-    in_flight: list[tuple[int, int]] = []
-    sent = 0
-    while (step := rec("next")) is not None:
-        if step["op"] == "start":
-            rec("started", chainMatched=step["chain"] != "0" * 64)
-        elif step["op"] == "eof":
-            rec("eofSent")
-        else:
-            if sent == stop_after_blocks:
-                return
-            while not rec("windowOpen", bufferedAmountBytes=0):
-                f, i = in_flight.pop(0)
-                rec("ack", f=f, i=i, nowMs=now_ms)
-            rec("blockSent", lengthBytes=wire.block_length(sizes[step["f"]], step["index"]))
-            in_flight.append((step["f"], step["index"]))
-            sent += 1
-    for f, i in in_flight:
-        rec("ack", f=f, i=i, nowMs=now_ms)
-
-
-def _short_send(rec: _Recorder) -> None:
-    sizes = [2 * MIB + MIB // 2 + 3, 0, 5]
-    rec("channelOpened")
-    rec(
-        "want",
-        files=[
-            {"f": 0, "from": 0, "chain": None},
-            {"f": 1, "from": 0, "chain": None},
-            {"f": 0, "from": 0, "chain": None},
-            {"f": 2, "from": 0, "chain": None},
-            {"f": 9, "from": 0, "chain": None},
-        ],
-        nowMs=10,
-    )
-    _drain(rec, sizes, 20)
-    rec("ack", f=0, i=0, nowMs=30)  # replayed: counts for nothing
-    rec("receiverDone")
-    rec("want", files=[], nowMs=40)
-
-
-def _resume_send(rec: _Recorder) -> None:
-    sizes = [4 * MIB + 5, MIB]
-    claim = "cd" * 32
-    rec("channelOpened")
-    rec(
-        "want",
-        files=[{"f": 0, "from": 1, "chain": claim}, {"f": 1, "from": 0, "chain": None}],
-        nowMs=0,
-    )
-    _drain(rec, sizes, 5, stop_after_blocks=2)
-    rec("channelClosed")
-    rec("ack", f=0, i=1, nowMs=6)  # after the channel closed: ignored
-    rec("channelOpened")
-    rec(
-        "want",
-        files=[{"f": 0, "from": 3, "chain": claim}, {"f": 1, "from": 7, "chain": "0" * 64}],
-        nowMs=7,
-    )
-    _drain(rec, sizes, 8)
-    rec("receiverFailed", f=1, reason="hash-mismatch", path="b.bin")
-    rec("receiverDone")
-    rec("want", files=[{"f": 1, "from": 0, "chain": None}], nowMs=9)
-    _drain(rec, sizes, 9)
-    rec("left", channelOpen=True)
-    rec("checkVanished", nowMs=9 + 3001)
-
-
-def _gate_send(rec: _Recorder) -> None:
-    rec("channelOpened")
-    for n in range(10):
-        rec("want", files=[{"f": 0, "from": n, "chain": H}], nowMs=100)
-    rec("due", nowMs=300)
-    rec("due", nowMs=350)
-    rec("wrongKey")
-    rec("want", files=[], nowMs=400)
-    rec("admitSealed", helloFromNewPage=False)
-    rec("channelOpened")
-    rec("want", files=[], nowMs=1000)
-    rec("left", channelOpen=False)
-    rec("rejoined", channelOpen=False)
-
-
-def _receive_trace(
-    name: str, size: int, script: Callable[[_Recorder], None], verified: bool = False
-) -> dict[str, Any]:
-    r = ReceiveFile(size, verified=verified)
-    rec = _Recorder(lambda call, args: receive_call(r, call, args), lambda: _receive_snapshot(r))
-    script(rec)
-    return {"name": name, "sizeBytes": size, "restoredVerified": verified, "steps": rec.steps}
-
-
-def _blocks(rec: _Recorder, size: int, first: int, last: int, verify: bool = True) -> None:
-    for i in range(first, last):
-        length = wire.block_length(size, i)
-        rec("blockHeader", index=i, lengthBytes=length)
-        while length > 0:
-            rec("bytes", n=min(wire.CHUNK_SIZE, length))
-            length -= wire.CHUNK_SIZE
-        if verify:
-            rec("blockVerified", verifiedBytes=min(size, (i + 1) * MIB))
-
-
-SHORT = 2 * MIB + MIB // 2 + 3
-
-
-def _short_receive(rec: _Recorder) -> None:
-    rec("start", fromBlock=0)
-    rec("opened", verifiedBytes=0)
-    _blocks(rec, SHORT, 0, 3)
-    rec("eof", sha256=H)
-    rec("finished", ok=True)
-    rec("blockHeader", index=0, lengthBytes=MIB)  # after the end: the sender's violation
-
-
-def _resume_receive(rec: _Recorder) -> None:
-    size = 3 * MIB + 5
-    rec("start", fromBlock=1)
-    rec("opened", verifiedBytes=MIB)
-    _blocks(rec, size, 1, 2)
-    rec("blockHeader", index=2, lengthBytes=MIB)
-    rec("bytes", n=MIB)
-    rec("blockBad")
-    rec("start", fromBlock=2)  # the resync after a damaged block
-    rec("opened", verifiedBytes=2 * MIB)
-    _blocks(rec, size, 2, 4, verify=False)
-    rec("eof", sha256=H)
-    rec("eof", sha256=H)
-    rec("blockVerified", verifiedBytes=3 * MIB)
-    rec("blockVerified", verifiedBytes=size)
-    rec("finished", ok=False)
-
-
-def _hostile_receive(rec: _Recorder) -> None:
-    size = 2 * MIB
-    rec("bytes", n=1)
-    rec("start", fromBlock=3)
-    rec("start", fromBlock=0)
-    rec("opened", verifiedBytes=0)
-    rec("bytes", n=1)
-    rec("blockHeader", index=1, lengthBytes=MIB)
-    rec("blockHeader", index=0, lengthBytes=MIB - 1)
-    rec("blockHeader", index=0, lengthBytes=MIB)
-    rec("blockHeader", index=1, lengthBytes=MIB)
-    rec("bytes", n=MIB + 1)
-    rec("eof", sha256=H)
-    rec("fail", reason="the sender broke the protocol")
-    rec("blockHeader", index=0, lengthBytes=MIB)
-    del size
-
-
-def traces_vectors() -> dict[str, Any]:
-    return {
-        "about": (
-            "State-machine traces, replayed call by call by the Python engine"
-            " (p2pshare/peer/send_session.py, receive_file.py) and the browser's"
-            " (web/js/transfer/send-session.js, receive-file.js): what each call returns"
-            " (or the error it throws) and the state after it. Clock in ms from 0."
-        ),
-        "send": [
-            _send_trace("a short transfer", [SHORT, 0, 5], _short_send),
-            _send_trace(
-                "a resume: a claim held, a claim refused, a lost channel",
-                [4 * MIB + 5, MIB],
-                _resume_send,
-            ),
-            _send_trace(
-                "a flood of wants, a wrong key, a receiver that leaves", [3 * MIB], _gate_send
-            ),
-        ],
-        "receive": [
-            _receive_trace("a short transfer", SHORT, _short_receive),
-            _receive_trace(
-                "a resume, a damaged block, eof before the last verification",
-                3 * MIB + 5,
-                _resume_receive,
-            ),
-            _receive_trace("a hostile sender", 2 * MIB, _hostile_receive),
-            _receive_trace(
-                "a file restored as verified",
-                MIB,
-                lambda rec: rec("start", fromBlock=0),
-                verified=True,
-            ),
         ],
     }
 
