@@ -6,7 +6,8 @@ p2pshare/signaling/room.py and web/js/transfer/. Modules:
 
 - link: share links; keys: HKDF derivations, access key and join proof (admission.py's);
 - seal, signing, sealed_bodies, sealed_channel: the sealed, signed signaling payloads;
-- wire, paths: the data-channel frames, blocks and their chain, the offered paths;
+- wire, paths, file_digest: the data-channel frames, blocks and their chain, the offered
+  paths; the sender's block hashes, whole-file SHA-256 and the chain a claim is checked on;
 - guards, send_state, send_session: the sender's side, per receiver;
 - receive_file, receive_phase: the receiver's side.
 

@@ -26,6 +26,7 @@ from p2pshare.peer.wire import BLOCK_SIZE, block_count, block_length
 
 __all__ = [
     "FINAL_STATES",
+    "MAX_BAD_BLOCKS",
     "TRANSITIONS",
     "FileState",
     "ReceiveFile",
@@ -53,6 +54,9 @@ TRANSITIONS: Final[MappingProxyType[FileState, tuple[FileState, ...]]] = Mapping
     }
 )
 FINAL_STATES: Final = (F.VERIFIED, F.FAILED)
+# A damaged block is asked for again (block_bad, then a resync) up to this many times; one
+# more fails the file, naming the sender (web/js/receive-stream.js, where the browser keeps it).
+MAX_BAD_BLOCKS: Final = 3
 
 
 @dataclass(slots=True)

@@ -9,7 +9,17 @@ from typing import Any
 
 import pytest
 
-from p2pshare.peer import guards, link, paths, seal, sealed_bodies, send_session, signing, wire
+from p2pshare.peer import (
+    guards,
+    link,
+    paths,
+    receive_file,
+    seal,
+    sealed_bodies,
+    send_session,
+    signing,
+    wire,
+)
 from p2pshare.peer.receive_file import FINAL_STATES, TRANSITIONS, FileState
 from p2pshare.peer.receive_phase import FINAL_PHASES, PHASE_TRANSITIONS, Phase
 from p2pshare.peer.send_state import (
@@ -23,10 +33,10 @@ from tests.node import node_json
 from tests.web.test_transfer_doc import doc_tables
 
 PROGRAM = """
-const [w, ss, g, p, pr, sg, l, se, h, st, rf, rp] = await Promise.all(
+const [w, ss, g, p, pr, sg, l, se, h, st, rf, rp, rs] = await Promise.all(
   ['wire', 'transfer/send-session', 'transfer/guards', 'transfer/paths', 'protocol', 'signing',
    'link', 'seal', 'hashing', 'transfer/send-state', 'transfer/receive-file',
-   'transfer/receive-phase'].map((m) => import(`./js/${m}.js`)));
+   'transfer/receive-phase', 'receive-stream'].map((m) => import(`./js/${m}.js`)));
 console.log(JSON.stringify({
   PROTOCOL: w.PROTOCOL, BLOCK_SIZE: w.BLOCK_SIZE, CHUNK_SIZE: w.CHUNK_SIZE,
   WINDOW_BLOCKS: w.WINDOW_BLOCKS, MAX_FILES: w.MAX_FILES,
@@ -38,7 +48,7 @@ console.log(JSON.stringify({
   MAX_SDP_CHARS: pr.MAX_SDP_CHARS, SEALED_KINDS: pr.SEALED_KINDS,
   SIGNATURE_CHARS: sg.SIGNATURE_CHARS,
   ROOM_ID_BYTES: l.ROOM_ID_BYTES, SECRET_BYTES: l.SECRET_BYTES, NONCE_BYTES: se.NONCE_BYTES,
-  EMPTY_SHA256: h.EMPTY_SHA256,
+  EMPTY_SHA256: h.EMPTY_SHA256, MAX_BAD_BLOCKS: rs.MAX_BAD_BLOCKS,
   SendState: st.SendState, SendReason: st.SendReason, SEND_TRANSITIONS: st.SEND_TRANSITIONS,
   ENDED_STATES: st.ENDED_STATES, FRAME_STATES: st.FRAME_STATES,
   FileState: rf.FileState, TRANSITIONS: rf.TRANSITIONS, FINAL_STATES: rf.FINAL_STATES,
@@ -75,6 +85,7 @@ def test_the_constants_are_the_browsers(js: dict[str, Any]) -> None:
         "SECRET_BYTES": link.SECRET_BYTES,
         "NONCE_BYTES": seal.NONCE_BYTES,
         "EMPTY_SHA256": wire.EMPTY_SHA256,
+        "MAX_BAD_BLOCKS": receive_file.MAX_BAD_BLOCKS,
     }
     assert python == {name: js[name] for name in python}
 
