@@ -5,7 +5,8 @@ Envelope (the relay's `data`): `v1.<kid>.<epoch>.<seq>.<base64url(nonce || ciphe
 AES-256-GCM under `keys.signal_key(secret, room, from, to)` with a fresh 96-bit nonce; the
 associated data binds the room, both peer ids, the session id, the sending page's epoch, its
 sequence number for this recipient and the key id. `Sealer.seal_at` takes the nonce and the
-sequence number (the conformance vectors); `Sealer.seal` draws and counts them.
+sequence number (the conformance vectors: tests/vectors/sealed.json); `Sealer.seal` draws and
+counts them.
 """
 
 from __future__ import annotations

@@ -14,7 +14,6 @@ from p2pshare.peer import (
     link,
     paths,
     receive_file,
-    seal,
     sealed_bodies,
     send_session,
     signing,
@@ -33,9 +32,9 @@ from tests.node import node_json
 from tests.web.test_transfer_doc import doc_tables
 
 PROGRAM = """
-const [w, ss, g, p, pr, sg, l, se, h, st, rf, rp, rs] = await Promise.all(
+const [w, ss, g, p, pr, sg, l, h, st, rf, rp, rs] = await Promise.all(
   ['wire', 'transfer/send-session', 'transfer/guards', 'transfer/paths', 'protocol', 'signing',
-   'link', 'seal', 'hashing', 'transfer/send-state', 'transfer/receive-file',
+   'link', 'hashing', 'transfer/send-state', 'transfer/receive-file',
    'transfer/receive-phase', 'receive-stream'].map((m) => import(`./js/${m}.js`)));
 console.log(JSON.stringify({
   PROTOCOL: w.PROTOCOL, BLOCK_SIZE: w.BLOCK_SIZE, CHUNK_SIZE: w.CHUNK_SIZE,
@@ -47,7 +46,7 @@ console.log(JSON.stringify({
   MAX_COMPONENT_BYTES: p.MAX_COMPONENT_BYTES, MAX_PATH_BYTES: p.MAX_PATH_BYTES,
   MAX_SDP_CHARS: pr.MAX_SDP_CHARS, SEALED_KINDS: pr.SEALED_KINDS,
   SIGNATURE_CHARS: sg.SIGNATURE_CHARS,
-  ROOM_ID_BYTES: l.ROOM_ID_BYTES, SECRET_BYTES: l.SECRET_BYTES, NONCE_BYTES: se.NONCE_BYTES,
+  ROOM_ID_BYTES: l.ROOM_ID_BYTES, SECRET_BYTES: l.SECRET_BYTES,
   EMPTY_SHA256: h.EMPTY_SHA256, MAX_BAD_BLOCKS: rs.MAX_BAD_BLOCKS,
   SendState: st.SendState, SendReason: st.SendReason, SEND_TRANSITIONS: st.SEND_TRANSITIONS,
   ENDED_STATES: st.ENDED_STATES, FRAME_STATES: st.FRAME_STATES,
@@ -83,7 +82,6 @@ def test_the_constants_are_the_browsers(js: dict[str, Any]) -> None:
         "SIGNATURE_CHARS": signing.SIGNATURE_CHARS,
         "ROOM_ID_BYTES": link.ROOM_ID_BYTES,
         "SECRET_BYTES": link.SECRET_BYTES,
-        "NONCE_BYTES": seal.NONCE_BYTES,
         "EMPTY_SHA256": wire.EMPTY_SHA256,
         "MAX_BAD_BLOCKS": receive_file.MAX_BAD_BLOCKS,
     }

@@ -18,7 +18,7 @@ import { cryptoBackend } from './crypto.js';
 import { fromBase64Url, randomBytes, toBase64Url, utf8 } from './util.js';
 
 const VERSION = 'v1';
-export const NONCE_BYTES = 12;
+const NONCE_BYTES = 12;
 
 export class SealError extends Error {
   /** @param {'malformed'|'wrong-key'|'not-authentic'} kind @param {string} message */
@@ -99,16 +99,7 @@ export class Sealer {
   async seal(from, to, sid, body) {
     const seq = this.nextSeq.get(to) ?? 1;
     this.nextSeq.set(to, seq + 1);
-    return this.sealAt(from, to, sid, seq, randomBytes(NONCE_BYTES), body);
-  }
-
-  /**
-   * `seal` with the sequence number and the nonce given (the conformance vectors use it:
-   * tests/vectors/sealed.json); never reuse a nonce under one key.
-   * @param {string} from @param {string} to @param {number} sid @param {number} seq
-   * @param {Uint8Array} nonce NONCE_BYTES @param {any} body JSON-serialisable
-   */
-  async sealAt(from, to, sid, seq, nonce, body) {
+    const nonce = randomBytes(NONCE_BYTES);
     const aad = this.aad(from, to, sid, this.epoch, seq, this.kid);
     const sealed = await this.backend.encrypt(await this.key(from, to), nonce, aad, utf8.encode(JSON.stringify(body)));
     const blob = new Uint8Array(NONCE_BYTES + sealed.length);
