@@ -16,6 +16,7 @@ from p2pshare.peer import wire
 from p2pshare.peer.errors import IllegalTransition, SenderViolation
 from p2pshare.peer.receive_file import ReceiveFile
 from p2pshare.peer.send_session import BlockStep, EofStep, SendSession, StartStep
+from p2pshare.peer.send_state import SendReason, SendState
 
 MIB = wire.BLOCK_SIZE
 H = "ab" * 32  # a block hash or a chain claim, as the traces need one
@@ -97,6 +98,15 @@ def send_call(s: SendSession, sizes: list[int], call: str, args: dict[str, Any])
             return s.wait_for_files()
         case "sendFailed":
             return s.send_failed(args["message"])
+        case "lostWhileAway":
+            return s.lost_while_away()
+        case "unverified":
+            return s.unverified()
+        case "end":
+            return s.end(SendState(args["state"]), SendReason(args["reason"]))
+        case "cancelledByReceiver":  # the shell sets the flag on the receiver's cancel or bye
+            s.cancelled_by_receiver = True
+            return None
     raise ValueError(f"unknown send call {call}")
 
 
@@ -239,6 +249,30 @@ def _gate_send(rec: _Recorder) -> None:
     rec("rejoined", channelOpen=False)
 
 
+def _ends_send(rec: _Recorder) -> None:
+    rec("channelOpened")
+    rec("waitForFiles")  # the sender restarted: its files are to be added again
+    rec("want", files=[{"f": 0, "from": 0, "chain": None}], nowMs=0)
+    rec("next")
+    rec("started", chainMatched=True)
+    rec("blockSent", lengthBytes=MIB)
+    rec("sendFailed", message="x.bin changed on disk while being sent")
+    rec("want", files=[{"f": 0, "from": 0, "chain": None}], nowMs=1)
+    rec("cancelledByReceiver")
+    rec("end", state="cancelled", reason="they-cancelled")
+    rec("want", files=[], nowMs=2)  # ignored: it ended
+    rec("admitSealed", helloFromNewPage=True)  # it opens the link again
+    rec("channelOpened")
+    rec("lostWhileAway")
+    rec("rejoined", channelOpen=True)
+    rec("end", state="cancelled", reason="you-cancelled")
+    rec("admitSealed", helloFromNewPage=True)  # the sender cancelled it: it stays
+    rec("end", state="done", reason="")
+    rec("unverified")
+    rec("wrongKey")
+    rec("rejoined", channelOpen=True)
+
+
 def _receive_trace(
     name: str, size: int, script: Callable[[_Recorder], None], verified: bool = False
 ) -> dict[str, Any]:
@@ -325,6 +359,7 @@ def traces_vectors() -> dict[str, Any]:
             _send_trace(
                 "a flood of wants, a wrong key, a receiver that leaves", [3 * MIB], _gate_send
             ),
+            _send_trace("cancels, a sender restart, a send error", [2 * MIB], _ends_send),
         ],
         "receive": [
             _receive_trace("a short transfer", SHORT, _short_receive),
