@@ -62,7 +62,12 @@ def loads_like_js(text: str | bytes) -> Any:
     """JSON as JSON.parse reads it (see the module's docstring). Raises ValueError."""
     if isinstance(text, bytes):
         text = text.decode("utf-8")  # UnicodeDecodeError is a ValueError, as TextDecoder's fatal
-    return json.loads(text, parse_float=_number, parse_constant=_no_constant)
+    try:
+        return json.loads(text, parse_float=_number, parse_constant=_no_constant)
+    except RecursionError:
+        # JSON.parse takes any depth; Python's parser recurses. A frame this deep is refused
+        # here (so `{"t":"done","x":[[[...]]]}` 100,000 deep, which wire.js accepts, is not).
+        raise ValueError("JSON nested too deeply") from None
 
 
 def dumps_like_js(value: Any) -> str:
