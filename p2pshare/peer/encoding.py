@@ -24,6 +24,7 @@ import msgspec
 
 __all__ = [
     "JsLengthLimited",
+    "JsonTooDeep",
     "b64url",
     "dumps_like_js",
     "js_length",
@@ -49,6 +50,10 @@ def unb64url(text: str) -> bytes:
         raise ValueError("not base64url") from error
 
 
+class JsonTooDeep(ValueError):
+    """JSON that JSON.parse would read but Python's parser cannot (nested too deeply)."""
+
+
 def _number(text: str) -> int | float:
     value = float(text)
     return int(value) if value.is_integer() else value
@@ -67,7 +72,7 @@ def loads_like_js(text: str | bytes) -> Any:
     except RecursionError:
         # JSON.parse takes any depth; Python's parser recurses. A frame this deep is refused
         # here (so `{"t":"done","x":[[[...]]]}` 100,000 deep, which wire.js accepts, is not).
-        raise ValueError("JSON nested too deeply") from None
+        raise JsonTooDeep("JSON nested too deeply") from None
 
 
 def dumps_like_js(value: Any) -> str:

@@ -72,6 +72,10 @@ def test_a_body_the_protocol_does_not_have_is_refused_not_alarmed() -> None:
     )
     got = sender.receive(RECEIVER, 0, envelope)
     assert isinstance(got, RefusedBody)
+    deep = b'{"k":"alarm","x":' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    assert isinstance(
+        sender.receive(RECEIVER, 0, receiver.sealer.seal(RECEIVER, SENDER, 0, deep)), RefusedBody
+    )
     ok = receiver.sealer.seal(RECEIVER, SENDER, 0, b'{"k":"offer","sdp":"x","re":1.0}')
     assert sender.receive(RECEIVER, 0, ok) == SealedMessage(
         RECEIVER, 0, Offer(sdp="x", re=1), 1001, False
