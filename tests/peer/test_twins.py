@@ -14,6 +14,7 @@ from p2pshare.peer import (
     link,
     paths,
     receive_file,
+    repair,
     sealed_bodies,
     send_session,
     signing,
@@ -32,10 +33,11 @@ from tests.node import node_json
 from tests.web.test_transfer_doc import doc_tables
 
 PROGRAM = """
-const [w, ss, g, p, pr, sg, l, h, st, rf, rp, rs] = await Promise.all(
+const [w, ss, g, p, pr, sg, l, h, st, rf, rp, rs, rr] = await Promise.all(
   ['wire', 'transfer/send-session', 'transfer/guards', 'transfer/paths', 'protocol', 'signing',
    'link', 'hashing', 'transfer/send-state', 'transfer/receive-file',
-   'transfer/receive-phase', 'receive-stream'].map((m) => import(`./js/${m}.js`)));
+   'transfer/receive-phase', 'receive-stream', 'transfer/repair',
+  ].map((m) => import(`./js/${m}.js`)));
 console.log(JSON.stringify({
   PROTOCOL: w.PROTOCOL, BLOCK_SIZE: w.BLOCK_SIZE, CHUNK_SIZE: w.CHUNK_SIZE,
   WINDOW_BLOCKS: w.WINDOW_BLOCKS, MAX_FILES: w.MAX_FILES,
@@ -48,6 +50,8 @@ console.log(JSON.stringify({
   SIGNATURE_CHARS: sg.SIGNATURE_CHARS,
   ROOM_ID_BYTES: l.ROOM_ID_BYTES, SECRET_BYTES: l.SECRET_BYTES,
   EMPTY_SHA256: h.EMPTY_SHA256, MAX_BAD_BLOCKS: rs.MAX_BAD_BLOCKS,
+  MAX_ICE_RESTARTS: rr.MAX_ICE_RESTARTS, NEGOTIATION_PATIENCE_MS: rr.NEGOTIATION_PATIENCE_MS,
+  REPAIR_ROLES: rr.REPAIR_ROLES, Repair: rr.Repair,
   SendState: st.SendState, SendReason: st.SendReason, SEND_TRANSITIONS: st.SEND_TRANSITIONS,
   ENDED_STATES: st.ENDED_STATES, FRAME_STATES: st.FRAME_STATES,
   FileState: rf.FileState, TRANSITIONS: rf.TRANSITIONS, FINAL_STATES: rf.FINAL_STATES,
@@ -84,6 +88,15 @@ def test_the_constants_are_the_browsers(js: dict[str, Any]) -> None:
         "SECRET_BYTES": link.SECRET_BYTES,
         "EMPTY_SHA256": wire.EMPTY_SHA256,
         "MAX_BAD_BLOCKS": receive_file.MAX_BAD_BLOCKS,
+        "MAX_ICE_RESTARTS": repair.MAX_ICE_RESTARTS,
+        "NEGOTIATION_PATIENCE_MS": repair.NEGOTIATION_PATIENCE_MS,
+        "REPAIR_ROLES": {
+            role: {
+                "minIntervalMs": p.min_interval_ms,
+                "channelLostCheckMs": p.channel_lost_check_ms,
+            }
+            for role, p in repair.REPAIR_ROLES.items()
+        },
     }
     assert python == {name: js[name] for name in python}
 
@@ -100,6 +113,7 @@ def test_the_sealed_kinds_are_the_unions() -> None:
         ("SendReason", SendReason),
         ("FileState", FileState),
         ("Phase", Phase),
+        ("Repair", repair.Repair),
     ],
 )
 def test_the_enums_are_the_browsers(js: dict[str, Any], name: str, enum: type[StrEnum]) -> None:

@@ -6,6 +6,7 @@ browser's modules against the same files."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ from p2pshare.peer import keys, wire
 from p2pshare.peer.encoding import dumps_like_js
 from p2pshare.peer.errors import SealedBodyError, SealError, WireError
 from p2pshare.peer.receive_file import ReceiveFile
+from p2pshare.peer.repair import RepairPolicy
 from p2pshare.peer.seal import Sealer
 from p2pshare.peer.sealed_bodies import decode_sealed_body
 from p2pshare.peer.send_session import SendSession
@@ -81,24 +83,27 @@ def test_control_frames() -> None:
         assert refused.value.frame_type == case["frameType"], case["text"]
 
 
-def test_the_traces_replay_on_the_python_engines() -> None:
-    traces = load("traces.json")
-    for trace in traces["send"]:
-        session = SendSession(0)
-        sizes = trace["sizesBytes"]
-        replay = t._Recorder(
-            lambda call, args, s=session, sizes=sizes: t.send_call(s, sizes, call, args),
-            lambda s=session: t._send_snapshot(s),
-        )
+Engine = tuple[Callable[[str, dict[str, Any]], Any], Callable[[], Any]]
+
+
+def _engine(kind: str, trace: dict[str, Any]) -> Engine:
+    """(run one call, snapshot) on a fresh Python engine for a trace of this kind."""
+    if kind == "send":
+        session, sizes = SendSession(0), trace["sizesBytes"]
+        return (lambda c, a: t.send_call(session, sizes, c, a)), lambda: t._send_snapshot(session)
+    if kind == "repair":
+        policy = RepairPolicy(trace["role"])
+        return (lambda c, a: t.repair_call(policy, c, a)), lambda: t._repair_snapshot(policy)
+    file = ReceiveFile(trace["sizeBytes"], verified=trace["restoredVerified"])
+    return (lambda c, a: t.receive_call(file, c, a)), lambda: t._receive_snapshot(file)
+
+
+@pytest.mark.parametrize("kind", ["send", "repair", "receive"])
+def test_the_traces_replay_on_the_python_engines(kind: str) -> None:
+    traces = load("traces.json")[kind]
+    assert len(traces) >= 2
+    for trace in traces:
+        replay = t._Recorder(*_engine(kind, trace))
         for step in trace["steps"]:
             replay(step["call"], **step["args"])
         assert replay.steps == trace["steps"], trace["name"]
-    for trace in traces["receive"]:
-        file = ReceiveFile(trace["sizeBytes"], verified=trace["restoredVerified"])
-        record = t._Recorder(
-            lambda call, args, file=file: t.receive_call(file, call, args),
-            lambda file=file: t._receive_snapshot(file),
-        )
-        for step in trace["steps"]:
-            record(step["call"], **step["args"])
-        assert record.steps == trace["steps"], trace["name"]

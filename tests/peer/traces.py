@@ -1,6 +1,7 @@
 """The state-machine traces of tests/vectors/traces.json: scripts of calls on the sender's
-SendSession and the receiver's ReceiveFile, recorded on the Python engines (p2pshare/peer) and
-replayed by web/test/vectors.test.mjs on the browser's (web/js/transfer). Made by
+SendSession, the receiver's ReceiveFile and either side's RepairPolicy, recorded on the
+Python engines (p2pshare/peer) and replayed by web/test/vectors.test.mjs on the browser's
+(web/js/transfer). Made by
 `python -m tests.peer.vectors` with the other vectors.
 
 Why this module is over 300 lines: one driver per engine (every call it can replay) and the
@@ -15,6 +16,7 @@ from typing import Any
 from p2pshare.peer import wire
 from p2pshare.peer.errors import IllegalTransition, SenderViolation
 from p2pshare.peer.receive_file import ReceiveFile
+from p2pshare.peer.repair import RepairPolicy, RepairRole
 from p2pshare.peer.send_session import BlockStep, EofStep, SendSession, StartStep
 from p2pshare.peer.send_state import SendReason, SendState
 
@@ -108,6 +110,69 @@ def send_call(s: SendSession, sizes: list[int], call: str, args: dict[str, Any])
             s.cancelled_by_receiver = True
             return None
     raise ValueError(f"unknown send call {call}")
+
+
+def _repair_snapshot(p: RepairPolicy) -> dict[str, Any]:
+    return {"restarts": p.restarts}
+
+
+def repair_call(p: RepairPolicy, call: str, args: dict[str, Any]) -> Any:
+    """One call of a repair trace; `out` is the JS engine's return value, in its shape."""
+    now = args.get("nowMs", 0)
+    match call:
+        case "opened":
+            return p.opened()
+        case "negotiated":
+            return p.negotiated(now)
+        case "failed":
+            return {"repair": p.failed(dead=args["dead"], present=args["present"], now_ms=now)}
+        case "channelLost":
+            return {"checkAfterMs": p.channel_lost()}
+        case "stillLost":
+            repair = p.still_lost(
+                channel_open=args["channelOpen"], present=args["present"], now_ms=now
+            )
+            return {"repair": repair}
+        case "asked":
+            return {"repair": p.asked(fresh=args["fresh"], dead=args["dead"], now_ms=now)}
+        case "hello":
+            return {"repair": p.hello(live=args["live"], reloaded=args["reloaded"], now_ms=now)}
+    raise ValueError(f"unknown repair call {call}")
+
+
+def _repair_trace(role: RepairRole, script: Callable[[_Recorder], None]) -> dict[str, Any]:
+    p = RepairPolicy(role)
+    rec = _Recorder(lambda call, args: repair_call(p, call, args), lambda: _repair_snapshot(p))
+    script(rec)
+    return {"name": f"the {role}'s repairs", "role": role, "steps": rec.steps}
+
+
+def _offerer_repairs(rec: _Recorder) -> None:
+    rec("negotiated", nowMs=0)
+    rec("hello", live=False, reloaded=False, nowMs=1000)  # a negotiation is under way
+    for n in range(4):
+        rec("failed", dead=False, present=True, nowMs=20_000 + n)  # ice, ice, fresh, ice
+    rec("failed", dead=False, present=False, nowMs=21_000)
+    rec("opened")
+    rec("asked", fresh=False, dead=False, nowMs=22_000)
+    rec("asked", fresh=True, dead=False, nowMs=22_001)
+    rec("channelLost")
+    rec("hello", live=True, reloaded=False, nowMs=23_000)
+    rec("hello", live=True, reloaded=True, nowMs=23_001)
+    rec("hello", live=False, reloaded=False, nowMs=50_000)
+
+
+def _answerer_repairs(rec: _Recorder) -> None:
+    rec("failed", dead=False, present=True, nowMs=0)
+    rec("failed", dead=False, present=True, nowMs=2999)  # within the interval
+    rec("failed", dead=True, present=True, nowMs=3000)
+    rec("channelLost")
+    rec("stillLost", channelOpen=True, present=True, nowMs=5000)
+    rec("stillLost", channelOpen=False, present=False, nowMs=6500)
+    rec("stillLost", channelOpen=False, present=True, nowMs=7000)
+    rec("failed", dead=False, present=True, nowMs=10_000)
+    rec("opened")
+    rec("failed", dead=False, present=True, nowMs=13_000)
 
 
 def _receive_snapshot(r: ReceiveFile) -> dict[str, Any]:
@@ -360,6 +425,10 @@ def traces_vectors() -> dict[str, Any]:
                 "a flood of wants, a wrong key, a receiver that leaves", [3 * MIB], _gate_send
             ),
             _send_trace("cancels, a sender restart, a send error", [2 * MIB], _ends_send),
+        ],
+        "repair": [
+            _repair_trace("offerer", _offerer_repairs),
+            _repair_trace("answerer", _answerer_repairs),
         ],
         "receive": [
             _receive_trace("a short transfer", SHORT, _short_receive),

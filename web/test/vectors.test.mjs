@@ -16,6 +16,7 @@ import { SealError, Sealer, parseEnvelope } from '../js/seal.js';
 import { senderPublicKey, signEnvelope, verifiedEnvelope } from '../js/signing.js';
 import { PathError, checkOfferPaths, pathProblem, portablePath, portableUniquePaths } from '../js/transfer/paths.js';
 import { ReceiveFile } from '../js/transfer/receive-file.js';
+import { RepairPolicy } from '../js/transfer/repair.js';
 import { SendSession } from '../js/transfer/send-session.js';
 import { concatBytes, fromHex, toBase64Url, toHex, utf8 } from '../js/util.js';
 import { BLOCK_SIZE, CHAIN_START, WireError, blockCount, blockLength, chainNext, encodeControl, fileKey, parseControl } from '../js/wire.js';
@@ -231,6 +232,24 @@ test('the send traces replay step for step on SendSession', () => {
     trace.steps.forEach((step, n) => {
       const out = outcome(() => sendCall(session, trace.sizesBytes, step.call, step.args));
       assert.deepEqual({ out, after: sendSnapshot(session) }, { out: step.out, after: step.after }, `${trace.name}, step ${n}: ${step.call}`);
+    });
+  }
+});
+
+const REPAIR_ARGS = {
+  opened: () => [],
+  negotiated: (a) => [a.nowMs],
+  channelLost: () => [],
+};
+
+test('the repair traces replay step for step on RepairPolicy, for both roles', () => {
+  assert.deepEqual(TRACES.repair.map((t) => t.role), ['offerer', 'answerer']);
+  for (const trace of TRACES.repair) {
+    const policy = new RepairPolicy(trace.role);
+    trace.steps.forEach((step, n) => {
+      const args = REPAIR_ARGS[step.call]?.(step.args) ?? [step.args];
+      const out = outcome(() => policy[step.call](...args));
+      assert.deepEqual({ out, after: { restarts: policy.restarts } }, { out: step.out, after: step.after }, `${trace.name}, step ${n}: ${step.call}`);
     });
   }
 });
