@@ -62,7 +62,10 @@ def parse_link(pathname: str, fragment: str) -> ParsedLink:
     if pathname in ("/", ""):
         return ParsedLink("home", None, None, None, "missing")
     match = _PATH_RE.match(pathname)
-    room = urllib.parse.unquote(match.group(1), errors="strict") if match else ""
+    try:
+        room = urllib.parse.unquote(match.group(1), errors="strict") if match else ""
+    except UnicodeDecodeError:  # "%ff": link.js's decodeURIComponent throws a URIError here
+        room = ""
     if not _ROOM_RE.match(room):
         return ParsedLink("bad-room", None, None, None, "missing")
     # Chat apps sometimes prepend "k=" or append junk after a space; link.js tolerates both.

@@ -95,5 +95,6 @@ def test_links_rooms_and_admission() -> None:
     assert admission.proof_matches(
         access, made.room, "c" * 22, keys.join_proof(parsed.secret, made.room, "c" * 22)
     )
+    assert link.parse_link("/r/%ff%fe" + "a" * 20, "").page == "bad-room"
     assert new_epoch(10**18, 1) == 10**18 + 1
     assert new_epoch(0, 5) >= 5000
