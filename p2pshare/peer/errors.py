@@ -13,7 +13,6 @@ from p2pshare.errors import P2PShareError
 
 __all__ = [
     "IllegalTransition",
-    "LinkError",
     "PathError",
     "PeerError",
     "SealError",
@@ -28,14 +27,6 @@ SealErrorKind = Literal["malformed", "wrong-key", "not-authentic"]
 
 class PeerError(P2PShareError):
     """Base class of the errors of p2pshare.peer."""
-
-
-class LinkError(PeerError):
-    """A share link that is not one (`state`: 'bad-room', 'missing' or 'malformed')."""
-
-    def __init__(self, state: Literal["bad-room", "missing", "malformed"], message: str) -> None:
-        super().__init__(message)
-        self.state = state
 
 
 class SealError(PeerError):
