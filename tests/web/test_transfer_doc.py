@@ -3,11 +3,10 @@ on the sending side) are the code's (web/js/transfer/)."""
 
 from __future__ import annotations
 
-import json
 import re
-import shutil
-import subprocess
 from pathlib import Path
+
+from tests.node import node_json
 
 REPO = Path(__file__).resolve().parents[2]
 DOC = (REPO / "docs" / "protocol.md").read_text()
@@ -20,17 +19,7 @@ PRINT_TABLES = (
 
 
 def code_tables() -> list[dict[str, list[str]]]:
-    node = shutil.which("node")
-    assert node, "Node.js is needed to read the web client's state tables"
-    done = subprocess.run(
-        [node, "--input-type=module", "-e", PRINT_TABLES],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=REPO / "web",
-        check=True,
-    )
-    tables: list[dict[str, list[str]]] = json.loads(done.stdout)
+    tables: list[dict[str, list[str]]] = node_json(PRINT_TABLES)
     return tables
 
 
