@@ -104,7 +104,8 @@ class ConnectionRules:
 
 
 class Connection:
-    """The rules of one connection (one per accepted WebSocket; about 260 bytes with its bucket once joined)."""
+    """The rules of one connection: one per accepted WebSocket, about 260 bytes with its
+    bucket once joined (10,000 connections: 2.6 MB)."""
 
     __slots__ = (
         "_outbox",
