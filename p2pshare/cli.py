@@ -256,6 +256,9 @@ def build_parser() -> argparse.ArgumentParser:
             serve.add_argument(
                 option.flag, type=option.type, default=option.default, help=help_text
             )
+    from p2pshare.client.commands import add_commands  # flags only: no aiortc imported
+
+    add_commands(commands)
     return parser
 
 
@@ -370,6 +373,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command in ("send", "receive"):
+        from p2pshare.client.commands import run  # the peer: aiortc, only when asked for
+
+        return run(args)
     if args.command != "serve":
         parser.print_help()
         return 2
