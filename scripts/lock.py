@@ -9,6 +9,8 @@ of the runtime dependencies, every extra, the build backend and uv itself gives
 `requirements/all.txt`; two subsets are resolved against it, so they pin the same versions:
 
 - `requirements/runtime.txt`: what the server imports (the one-file build, Docker's image);
+- `requirements/peer.txt`: that and the command-line peer's packages (`p2pshare send` and
+  `receive`: aiortc, websockets), for `install.sh --peer`;
 - `requirements/build.txt`: the build backend, to install p2pshare itself with
   `--no-build-isolation` (otherwise pip would fetch an unpinned hatchling).
 
@@ -92,6 +94,12 @@ def write_locks(out_dir: Path, *, extra_args: list[str]) -> None:
             out_dir / "runtime.txt", ["pyproject.toml"], extra_args=[], constraint=everything
         )
         compile_lock(out_dir / "build.txt", [str(build_in)], extra_args=[], constraint=everything)
+        compile_lock(
+            out_dir / "peer.txt",
+            ["pyproject.toml", "--extra", "peer"],
+            extra_args=[],
+            constraint=everything,
+        )
 
 
 def pins(lock: Path) -> dict[str, str]:

@@ -50,7 +50,7 @@ def read_lock(path: Path) -> dict[str, Pin]:
     return pins
 
 
-LOCKS = {name: read_lock(LOCK_DIR / f"{name}.txt") for name in ("all", "runtime", "build")}
+LOCKS = {name: read_lock(LOCK_DIR / f"{name}.txt") for name in ("all", "runtime", "build", "peer")}
 
 
 def declared(group: str) -> list[Requirement]:
@@ -58,6 +58,10 @@ def declared(group: str) -> list[Requirement]:
         return [Requirement(r) for r in PYPROJECT["project"]["dependencies"]]
     if group == "build":
         return [Requirement(r) for r in PYPROJECT["build-system"]["requires"]]
+    if group == "peer":
+        return declared("runtime") + [
+            Requirement(r) for r in PYPROJECT["project"]["optional-dependencies"]["peer"]
+        ]
     extras = PYPROJECT["project"]["optional-dependencies"]
     return [Requirement(r) for values in extras.values() for r in values]
 
@@ -74,7 +78,7 @@ def test_the_whole_lock_satisfies_every_declared_range(group: str) -> None:
         )
 
 
-@pytest.mark.parametrize("subset", ["runtime", "build"])
+@pytest.mark.parametrize("subset", ["runtime", "build", "peer"])
 def test_subsets_hold_what_they_serve_and_pin_it_as_the_whole_does(subset: str) -> None:
     pins = LOCKS[subset]
     for requirement in declared(subset):
@@ -105,6 +109,7 @@ def test_every_pin_carries_sha256_hashes(lock: str) -> None:
     [
         ("scripts/install.sh", '--require-hashes -r "$lock/all.txt"'),
         ("scripts/install.sh", '--require-hashes -r "$lock/runtime.txt" -r "$lock/build.txt"'),
+        ("scripts/install.sh", '--require-hashes -r "$lock/peer.txt" -r "$lock/build.txt"'),
         ("scripts/test.sh", "bash scripts/install.sh --dev"),
         ("scripts/build_zipapp.py", '"--require-hashes", "-r", str(RUNTIME_LOCK)'),
         ("deploy/Dockerfile", "--require-hashes -r requirements/build.txt"),

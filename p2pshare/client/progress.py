@@ -117,8 +117,8 @@ class Display:
         left = (bar.total_bytes - bar.done_bytes) / speed if speed > 0 else None
         eta = f"ETA {format_duration(left)}" if left is not None and fraction < 1 else ""
         tail = (
-            f" {fraction * 100:5.1f}% {format_bytes(bar.done_bytes)}/{format_bytes(bar.total_bytes)}"
-            f" {format_bytes(speed)}/s {eta} {bar.status}"
+            f" {fraction * 100:5.1f}% {format_bytes(bar.done_bytes)}"
+            f"/{format_bytes(bar.total_bytes)} {format_bytes(speed)}/s {eta} {bar.status}"
         )
         cells = max(10, min(40, width - len(bar.label) - len(tail) - 4))
         filled = int(cells * fraction)

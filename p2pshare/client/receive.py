@@ -168,7 +168,8 @@ class Receiver:
             if opened.kind == "wrong-key":
                 self._end(
                     Exit.BAD_LINK,
-                    "this link's key does not match the sender's: ask the sender for the whole link again",
+                    "this link's key does not match the sender's: "
+                    "ask the sender for the whole link again",
                 )
             else:
                 await self._relay(Alarm(), 0)

@@ -7,6 +7,10 @@ The manifest is shown and, unless `--yes`, confirmed before anything is asked fo
 names, per file, the blocks already verified and their chain, so a resume (a new connection,
 or a new run with the same folder) asks only for the rest; a damaged block is asked for again
 up to MAX_BAD_BLOCKS times.
+
+Why this module is over 300 lines: it is the browser's receive-stream.js and the data-plane
+half of receiver.js side by side (the offer, the wants, the frames, the end), so that the two
+clients can be read against each other; the part that touches the disk is sink.py.
 """
 
 from __future__ import annotations
@@ -350,7 +354,8 @@ class ReceiveStream:
         total = sum(f.info.size_bytes for f in self.files)
         self._end(
             Exit.OK,
-            f"Done: {len(self.files)} file(s), {format_bytes(total)}, all verified, in {self.output}",
+            f"Done: {len(self.files)} file(s), {format_bytes(total)}, all verified,"
+            f" in {self.output}",
         )
 
     def _end(self, code: Exit, message: str) -> None:

@@ -8,6 +8,10 @@ browser's state table) and send loop (shared.py). One slow receiver slows only i
 
 Tasks (asyncio.TaskGroup): the signaling connection, the room's messages, and per receiver
 one task for its connection's events, under which its send loop runs (one per want).
+
+Why this module is over 300 lines: it is the sender's room (the sealed exchange with each
+receiver) and its per-receiver control frames, as send-room.js and sender.js are in the
+browser; the files and the send loop are apart, in shared.py.
 """
 
 from __future__ import annotations
@@ -123,7 +127,8 @@ class Sender:
         self.display.event(
             "share",
             message=f"Sharing {len(files)} file(s), {format_bytes(self.shared.total_bytes)}. "
-            f"Open this link in a browser, or run `p2pshare receive` with it:\n\n  {self.link_url}\n",
+            "Open this link in a browser, or run `p2pshare receive` with it:"
+            f"\n\n  {self.link_url}\n",
             link=self.link_url,
             files=[{"path": f.info.path, "size": f.info.size_bytes} for f in files],
         )

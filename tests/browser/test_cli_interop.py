@@ -176,7 +176,11 @@ def check_browser_received(person: Person, shared: dict[str, Path], folder: Path
 
 
 def test_cli_to_chromium(
-    browser: Browser, server: ServerProcess, shared: dict[str, Path], tmp_path: Path, clis: list[Cli]
+    browser: Browser,
+    server: ServerProcess,
+    shared: dict[str, Path],
+    tmp_path: Path,
+    clis: list[Cli],
 ) -> None:
     sender, link = cli_send(clis, server, shared)
     person = Person(browser, server.url, "browser")
@@ -193,7 +197,11 @@ def test_cli_to_chromium(
 
 
 def test_chromium_to_cli(
-    browser: Browser, server: ServerProcess, shared: dict[str, Path], tmp_path: Path, clis: list[Cli]
+    browser: Browser,
+    server: ServerProcess,
+    shared: dict[str, Path],
+    tmp_path: Path,
+    clis: list[Cli],
 ) -> None:
     person = Person(browser, server.url, "sender")
     try:
@@ -232,7 +240,11 @@ def test_cli_to_cli(
 
 
 def test_one_cli_sender_two_browsers_and_a_cli(
-    browser: Browser, server: ServerProcess, shared: dict[str, Path], tmp_path: Path, clis: list[Cli]
+    browser: Browser,
+    server: ServerProcess,
+    shared: dict[str, Path],
+    tmp_path: Path,
+    clis: list[Cli],
 ) -> None:
     sender, link = cli_send(clis, server, shared)
     people = [Person(browser, server.url, f"browser{i}") for i in (1, 2)]
@@ -256,7 +268,11 @@ def test_one_cli_sender_two_browsers_and_a_cli(
 
 
 def test_a_killed_cli_receive_resumes_and_the_sender_sends_little_twice(
-    browser: Browser, server: ServerProcess, shared: dict[str, Path], tmp_path: Path, clis: list[Cli]
+    browser: Browser,
+    server: ServerProcess,
+    shared: dict[str, Path],
+    tmp_path: Path,
+    clis: list[Cli],
 ) -> None:
     person = Person(browser, server.url, "sender")
     out = tmp_path / "out"
@@ -294,3 +310,16 @@ def test_a_link_with_another_key_is_refused_with_its_exit_code(
     cut = cli_receive(clis, f"{page}#{secret[:20]}", tmp_path / "out2")
     assert cut.wait() == 4
     assert not any((tmp_path / "out").rglob("*.bin"))
+
+
+def test_receive_without_a_terminal_asks_for_yes_and_writes_nothing(
+    server: ServerProcess, shared: dict[str, Path], tmp_path: Path, clis: list[Cli]
+) -> None:
+    _, link = cli_send(clis, server, shared)
+    receiver = Cli("receive", link, "--output", str(tmp_path / "out"))  # no --yes, no terminal
+    clis.append(receiver)
+    assert receiver.wait() == 2, (receiver.events, receiver.stderr)
+    assert "--yes" in receiver.events[-1]["message"]
+    assert not [
+        p for p in (tmp_path / "out").rglob("*") if p.is_file() and ".p2pshare" not in p.parts
+    ]
