@@ -112,7 +112,8 @@ class Display:
 
     def _line(self, bar: _Bar, width: int, now_s: float) -> str:
         total = max(bar.total_bytes, 1)
-        fraction = min(1.0, bar.done_bytes / total) if bar.total_bytes else 1.0
+        done = bar.status in ("done", "verified")
+        fraction = min(1.0, bar.done_bytes / total) if bar.total_bytes else float(done)
         speed = bar.speed(now_s)
         left = (bar.total_bytes - bar.done_bytes) / speed if speed > 0 else None
         eta = f"ETA {format_duration(left)}" if left is not None and fraction < 1 else ""

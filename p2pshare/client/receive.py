@@ -205,7 +205,7 @@ class Receiver:
     async def _channel(self) -> None:
         assert self.link is not None
         while True:
-            event = await self.link.events.get()
+            event = await self.link.next_event()
             if isinstance(event, ChannelOpen):
                 self.display.event("connected", message="Connected to the sender.")
                 await self.stream.channel_opened()

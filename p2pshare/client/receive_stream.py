@@ -16,6 +16,7 @@ clients can be read against each other; the part that touches the disk is sink.p
 from __future__ import annotations
 
 import asyncio
+import shutil
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -160,6 +161,15 @@ class ReceiveStream:
                 "waiting", message="The sender is adding files again after a reload ..."
             )
         if not self.accepted:
+            needed = sum(f.info.size_bytes - f.part.verified_bytes for f in self.files)
+            free = _free_bytes(self.output)
+            if free is not None and needed > free:
+                self._end(
+                    Exit.FAILED,
+                    f"{self.output} has {format_bytes(free)} free, the share needs "
+                    f"{format_bytes(needed)}: free some space or pick another --output",
+                )
+                return
             if not self.yes and not sys.stdin.isatty():
                 self._end(Exit.USAGE, "not a terminal, so nobody can confirm: run with --yes")
                 return
@@ -370,6 +380,17 @@ class ReceiveStream:
         done = sum(f.part.verified_bytes for f in self.files)
         status = "done" if all(f.engine.is_final for f in self.files) else "receiving"
         self.display.bar("receive", "receiving", done, total, status)
+
+
+def _free_bytes(folder: Path) -> int | None:
+    """Free space where `folder` is (or would be created), None if unknown."""
+    for place in (folder, *folder.resolve().parents):
+        if place.exists():
+            try:
+                return shutil.disk_usage(place).free
+            except OSError:
+                return None
+    return None
 
 
 async def _confirm(question: str) -> bool:

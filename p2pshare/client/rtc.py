@@ -36,6 +36,10 @@ log = logging.getLogger(__name__)
 
 CHANNEL_LABEL = "p2pshare"
 BUFFERED_LOW_BYTES = 1 << 20
+# Received but not yet handled: aiortc hands messages over as they come, with no way to push
+# back, so a peer that sends far more than the protocol lets it (its window is 4 blocks plus
+# what its channel buffers, under 10 MiB) is cut off instead of filling our memory.
+MAX_UNHANDLED_BYTES = 64 << 20
 
 Signal = Callable[[SealedBody, int], Awaitable[None]]
 
@@ -100,8 +104,16 @@ class RtcLink:
         self.pc: RTCPeerConnection | None = None
         self.channel: RTCDataChannel | None = None
         self.events: asyncio.Queue[LinkEvent] = asyncio.Queue()
+        self.unhandled_bytes = 0
         self._pending: list[Candidate | None] = []
         self._buffered_low = asyncio.Event()
+
+    async def next_event(self) -> LinkEvent:
+        """The next thing that happened to the connection (handle it before asking again)."""
+        event = await self.events.get()
+        if isinstance(event, Message):
+            self.unhandled_bytes -= len(event.data)
+        return event
 
     @property
     def channel_open(self) -> bool:
@@ -230,8 +242,16 @@ class RtcLink:
 
         @channel.on("message")
         def _message(data: str | bytes) -> None:
-            if channel is self.channel:
-                self.events.put_nowait(Message(data))
+            if channel is not self.channel:
+                return
+            self.unhandled_bytes += len(data)
+            if self.unhandled_bytes > MAX_UNHANDLED_BYTES:
+                log.warning("the peer sent far more than it may: connection closed")
+                self.channel = None
+                channel.close()
+                self.events.put_nowait(Failed("flooded"))
+                return
+            self.events.put_nowait(Message(data))
 
         @channel.on("close")
         def _closed() -> None:

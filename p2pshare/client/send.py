@@ -255,7 +255,7 @@ class Sender:
     async def _serve(self, r: _Receiver) -> None:
         async with asyncio.TaskGroup() as loops:
             while True:
-                event = await r.link.events.get()
+                event = await r.link.next_event()
                 if isinstance(event, ChannelOpen):
                     r.session.channel_opened()
                     await r.link.send(encode_control(WireHello(protocol=PROTOCOL)))

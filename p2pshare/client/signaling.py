@@ -101,7 +101,8 @@ class SignalingConnection:
         self.join = join
         self.expected_peer = peer_id_for(room, join.cid)
         self.ssl_context = ssl_context
-        self.messages: asyncio.Queue[ServerMessage] = asyncio.Queue()
+        # Bounded: a server that floods us is read only as fast as we handle its messages.
+        self.messages: asyncio.Queue[ServerMessage] = asyncio.Queue(maxsize=256)
         self.welcome: Welcome | None = None
         self._ws: websockets.asyncio.client.ClientConnection | None = None
         self._open = asyncio.Event()
