@@ -18,7 +18,7 @@ from typing import Any
 
 __all__ = ["add_commands", "run"]
 
-PEER_EXTRA_HINT = "pip install 'p2pshare[peer]'"
+PEER_EXTRA_HINT = "bash scripts/install.sh --peer, or pip install 'p2pshare[peer]'"
 
 
 def add_commands(commands: Any) -> None:
