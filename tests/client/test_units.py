@@ -152,3 +152,17 @@ def test_sizes_and_durations_read_well() -> None:
     assert format_bytes(64 * 1024 * 1024) == "64.0 MiB"
     assert format_duration(59) == "59s" and format_duration(61) == "1m01s"
     assert format_duration(3 * 3600 + 120) == "3h02m"
+
+
+def test_without_the_peer_packages_the_commands_say_how_to_get_them(tmp_path: Path) -> None:
+    """As on a server-only install: aiortc cannot be imported (sys.modules[...] = None)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; sys.modules['aiortc'] = None; from p2pshare.cli import main; "
+        "raise SystemExit(main(['receive', 'http://x/r/abc']))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert "install.sh --peer" in done.stderr and "p2pshare[peer]" in done.stderr
