@@ -345,6 +345,7 @@ class CliBench:
         out = self.py_spy_dir / f"{kind}.txt"
         command = ["py-spy", "record", "--nonblocking", "-r", "100", "-f", "raw", "-o", str(out)]
         command += ["-d", str(int(self.timeout_s)), "-p", str(pid)]
+        time.sleep(0.5)  # py-spy cannot attach before the interpreter is up
         return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def end_py_spy(self, spy: subprocess.Popen[bytes] | None, kind: str) -> None:
