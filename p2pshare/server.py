@@ -58,13 +58,10 @@ LISTEN_BACKLOG = 1024
 # GC-tracked objects, and every frame received replaces a few long-lived ones (the pending
 # read's coroutines and cancel scope). CPython starts a full collection whenever a quarter of
 # the old generation is new, so with 10,000 connections the heartbeat alone set one off every
-# second or two, each a ~1 s pause. Instead: the automatic full collection effectively off,
-# and one full collection on a fixed timer, which bounds how long cyclic garbage can linger.
-# Young collections are not free either: those survivors make each one ~0.5 ms at 1,000
-# connections (measured), and CPython's default of one per 700 net allocations put enough of
-# them into 2,000 relays a second to triple p99 (docs/benchmarks.md, "Signaling"): one per
-# 10,000 does the same work in far fewer pauses.
-GC_THRESHOLDS = (10_000, 10, 1_000_000)
+# second or two, each a ~1 s pause. Instead: young collections as usual (they are cheap), the
+# automatic full collection effectively off, and one full collection on a fixed timer, which
+# bounds how long cyclic garbage can linger.
+GC_THRESHOLDS = (700, 10, 1_000_000)
 FULL_GC_INTERVAL_S = 600.0
 
 
