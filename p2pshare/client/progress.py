@@ -10,10 +10,17 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-__all__ = ["Display", "format_bytes", "format_duration"]
+__all__ = ["Display", "format_bytes", "format_duration", "peer_tag"]
+
+PEER_TAG_CHARS = 4  # web/js/view-model.js peerTag: the receiver's page shows the same tag
 
 REDRAW_INTERVAL_S = 0.25
 SPEED_WINDOW_S = 3.0
+
+
+def peer_tag(peer: str) -> str:
+    """The short tag both sides show, so the sender can tell which receiver is whom."""
+    return peer[:PEER_TAG_CHARS]
 
 
 def format_bytes(n: float) -> str:

@@ -28,7 +28,7 @@ from pathlib import Path
 from aiortc import RTCIceServer
 
 from p2pshare.client.exits import Exit, Outcome
-from p2pshare.client.progress import Display, format_bytes
+from p2pshare.client.progress import Display, format_bytes, peer_tag
 from p2pshare.client.rtc import (
     ChannelClosed,
     ChannelOpen,
@@ -193,7 +193,7 @@ class Sender:
             r = _Receiver(
                 peer, SendSession(_now_ms()), RtcLink("offerer", self.ice, self._signal_to(peer))
             )
-            r.label = f"receiver {peer[:6]}"
+            r.label = f"receiver {peer_tag(peer)}"
             self.receivers[peer] = r
             r.task = tasks.create_task(self._serve(r))
         elif not r.session.rejoined(r.link.channel_open):
@@ -222,7 +222,7 @@ class Sender:
             return
         if isinstance(body, Hello):
             if isinstance(body.device, str):
-                r.label = f"{body.device} {r.peer[:6]}"
+                r.label = f"{body.device} {peer_tag(r.peer)}"
             if body.live is not True or opened.new_epoch or not r.link.channel_open:
                 r.epoch = opened.epoch
                 await r.link.connect(next(self.sids), r.epoch)

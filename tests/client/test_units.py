@@ -166,3 +166,16 @@ def test_without_the_peer_packages_the_commands_say_how_to_get_them(tmp_path: Pa
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert "install.sh --peer" in done.stderr and "p2pshare[peer]" in done.stderr
+
+
+def test_the_sender_tags_a_receiver_as_its_page_says_it_is_seen() -> None:
+    from p2pshare.client.progress import peer_tag
+    from tests.node import node_json
+
+    peer = "GGUbAC3xYz-_9"
+    shown = node_json(
+        "import('./js/view-model.js').then((m) => console.log(JSON.stringify(m.peerTag("
+        + json.dumps(peer)
+        + "))))"
+    )
+    assert peer_tag(peer) == shown == "GGUb"
