@@ -27,6 +27,7 @@ from p2pshare.client.rtc import (
     Message,
     RtcLink,
     ice_servers_from,
+    ice_servers_with,
 )
 from p2pshare.client.server import ShareServer
 from p2pshare.client.signaling import JoinAs, SignalingClosed, SignalingConnection
@@ -128,13 +129,7 @@ class Receiver:
             if isinstance(message, Welcome):
                 self.sealed.me = message.peer
                 assert self.link is not None
-                turn = [
-                    {"urls": list(t.urls), "username": t.username, "credential": t.credential}
-                    for t in message.turn
-                ]
-                self.link.ice_servers = ice_servers_from(
-                    await self.server.config()
-                ) + ice_servers_from(turn)
+                self.link.ice_servers = ice_servers_with(await self.server.config(), message.turn)
                 sender = next((p.peer for p in message.peers if p.role is Role.SENDER), None)
                 if sender is not None:
                     await self._sender_arrived(sender)

@@ -29,8 +29,17 @@ from aiortc.sdp import candidate_from_sdp
 from msgspec import UNSET
 
 from p2pshare.peer.sealed_bodies import Answer, Cand, Candidate, Offer, SealedBody
+from p2pshare.signaling.messages import TurnServer
 
-__all__ = ["ChannelClosed", "ChannelOpen", "Failed", "Message", "RtcLink"]
+__all__ = [
+    "ChannelClosed",
+    "ChannelOpen",
+    "Failed",
+    "Message",
+    "RtcLink",
+    "ice_servers_from",
+    "ice_servers_with",
+]
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +95,17 @@ def ice_servers_from(config: Sequence[Mapping[str, object]]) -> list[RTCIceServe
             )
         )
     return servers
+
+
+def ice_servers_with(
+    config: Sequence[Mapping[str, object]], turn: Sequence[TurnServer]
+) -> list[RTCIceServer]:
+    """The server's STUN servers and the TURN servers its welcome granted (peer-session.js
+    iceServersWith's twin)."""
+    granted = [
+        {"urls": list(t.urls), "username": t.username, "credential": t.credential} for t in turn
+    ]
+    return ice_servers_from([*config, *granted])
 
 
 class RtcLink:

@@ -36,6 +36,7 @@ from p2pshare.client.rtc import (
     Message,
     RtcLink,
     ice_servers_from,
+    ice_servers_with,
 )
 from p2pshare.client.server import ShareServer
 from p2pshare.client.shared import SharedFiles, send_loop
@@ -170,11 +171,7 @@ class Sender:
             message = await self.signaling.messages.get()
             if isinstance(message, Welcome):
                 self.sealed.me = message.peer
-                turn = [
-                    {"urls": list(t.urls), "username": t.username, "credential": t.credential}
-                    for t in message.turn
-                ]
-                self.ice = ice_servers_from(await self.server.config()) + ice_servers_from(turn)
+                self.ice = ice_servers_with(await self.server.config(), message.turn)
                 for info in message.peers:
                     if info.role is Role.RECEIVER:
                         await self._arrived(tasks, info.peer)
