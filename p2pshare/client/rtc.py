@@ -13,6 +13,7 @@ ChannelClosed, Failed. Only the `p2pshare` channel of the current connection rep
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -45,6 +46,7 @@ log = logging.getLogger(__name__)
 
 CHANNEL_LABEL = "p2pshare"
 BUFFERED_LOW_BYTES = 1 << 20
+CLOSE_TIMEOUT_S = 3.0
 # Received but not yet handled: aiortc hands messages over as they come, with no way to push
 # back, so a peer that sends far more than the protocol lets it (its window is 4 blocks plus
 # what its channel buffers, under 10 MiB) is cut off instead of filling our memory.
@@ -207,7 +209,11 @@ class RtcLink:
             await self._buffered_low.wait()
 
     async def close(self) -> None:
-        await self._teardown()
+        """Close the connection; bounded in time (aiortc's close can wait on a peer that is
+        gone, and Ctrl+C must end the command promptly)."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(CLOSE_TIMEOUT_S):
+                await self._teardown()
 
     # --- internals -------------------------------------------------------------------------
 

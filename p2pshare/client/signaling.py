@@ -145,6 +145,7 @@ class SignalingConnection:
             max_size=MAX_FRAME_BYTES,
             ping_interval=None,  # the protocol's own heartbeat (docs/protocol.md)
             open_timeout=15,
+            close_timeout=2,  # on Ctrl+C the closing handshake may wait this long, no more
         ) as ws:
             self._ws = ws
             try:
