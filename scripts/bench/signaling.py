@@ -25,6 +25,8 @@ to the peer named in `to`, nothing validated, no queues, no heartbeat, no limits
 therefore price what p2pshare adds on top of hypercorn (validation, rooms, per-peer queues and
 tasks, the shared heartbeat, rate limits, metrics); clients, message mix and rates are identical.
 `--baseline trio-websocket` uses a bare trio-websocket relay server instead.
+`--baseline-tree DIR` makes the baseline p2pshare itself as in DIR (a git worktree of an older
+commit): an A/B of a change, its phases interleaved in one run.
 
 The last line is the ratio (p2pshare / baseline):
 
@@ -682,9 +684,12 @@ def check_no_compression(port: int) -> str:
 
 
 @contextmanager
-def server_process(command: list[str], label: str) -> Iterator[subprocess.Popen[str]]:
-    """Run a server; stderr goes to a file (a full pipe would block the server), shown last."""
-    env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+def server_process(
+    command: list[str], label: str, tree: Path = REPO
+) -> Iterator[subprocess.Popen[str]]:
+    """Run a server from `tree`'s code; stderr goes to a file (a full pipe would block the
+    server), shown last."""
+    env = dict(os.environ, PYTHONPATH=str(tree) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     with tempfile.TemporaryFile("w+") as errors:
         proc = subprocess.Popen(
             command, stdout=subprocess.PIPE, stderr=errors, text=True, cwd=REPO, env=env
@@ -767,11 +772,11 @@ class Target:
 
 
 def start_target(
-    label: str, command: list[str], args: argparse.Namespace, stack: ExitStack
+    label: str, command: list[str], args: argparse.Namespace, stack: ExitStack, tree: Path = REPO
 ) -> Target:
     """Start the server, connect and join every peer, and measure its RSS on the way."""
     result = TargetResult(label)
-    server = stack.enter_context(server_process(command, label))
+    server = stack.enter_context(server_process(command, label, tree))
     port = wait_port(server, label)
     if label == "p2pshare":
         offered = check_no_compression(port)
@@ -1006,6 +1011,13 @@ def main() -> None:
         "--tracemalloc", type=int, metavar="N", help="only trace p2pshare's memory; top N"
     )
     parser.add_argument("--only-p2pshare", action="store_true", help="skip the baseline")
+    parser.add_argument(
+        "--baseline-tree",
+        type=Path,
+        metavar="DIR",
+        help="the baseline is p2pshare as in DIR (e.g. a git worktree of an older commit): "
+        "an A/B of a change, interleaved in one run",
+    )
     args = parser.parse_args()
     args.connections = args.connections or (1000 if args.quick else 10_000)
     args.duration = args.duration or (2.0 if args.quick else 10.0)
@@ -1025,11 +1037,16 @@ def main() -> None:
     )
     code = HYPERCORN_RELAY if args.baseline == "hypercorn" else TRIO_WEBSOCKET_RELAY
     label = f"{args.baseline}-relay"
+    if args.baseline_tree:
+        label = f"p2pshare@{args.baseline_tree.name}"
     with ExitStack() as stack:
         # The baseline connects first: p2pshare's heartbeat then runs no longer than needed
         # before the measurements (on a busy machine, starved clients miss their pongs).
         targets = []
-        if not args.only_p2pshare:
+        if args.baseline_tree:
+            command = [sys.executable, *p2pshare_command(args)]
+            targets.append(start_target(label, command, args, stack, args.baseline_tree.resolve()))
+        elif not args.only_p2pshare:
             targets.append(start_target(label, [sys.executable, "-c", code, HOST], args, stack))
         ours = start_target("p2pshare", [sys.executable, *p2pshare_command(args)], args, stack)
         targets.insert(0, ours)
