@@ -108,7 +108,7 @@ class SendSession:
         self.last_ack_at_ms = now_ms
         self.failures: list[Failure] = []  # files the receiver could not keep
         self.want_gate: WantGate[WantEntry] = WantGate(now_ms)
-        self.unacked_blocks: dict[int, int] = {}  # file -> blocks sent, not yet acknowledged
+        self.unacked: dict[int, set[int]] = {}  # file -> blocks sent, not yet acknowledged
 
     def move(
         self,
@@ -235,7 +235,7 @@ class SendSession:
         `from`. Returns the new generation."""
         self.halt()
         self.inflight_blocks = 0
-        self.unacked_blocks = {}
+        self.unacked = {}
         self.queue = [
             QueuedFile(w.f, min(w.from_block, block_count(sizes_bytes[w.f])), w.chain)
             for w in entries
@@ -252,17 +252,18 @@ class SendSession:
         return self.generation
 
     def ack(self, f: int, index: int, sizes_bytes: Sequence[int], now_ms: float) -> bool:
-        """An ack of block `index` of file `f`; counts (and returns True) only for a file with
-        a block in flight, so a replayed or invented ack neither opens the window nor moves
-        the progress."""
-        unacked = self.unacked_blocks.get(f, 0)
-        size_bytes = sizes_bytes[f] if f < len(sizes_bytes) else 0
-        if not self.takes_frames or unacked == 0 or index >= block_count(size_bytes):
+        """An ack of block `index` of file `f`; counts (and returns True) only when that block
+        was sent and not yet acknowledged in the current plan, so a replayed, repeated or
+        invented ack neither opens the window nor moves the progress."""
+        unacked = self.unacked.get(f)
+        if not self.takes_frames or unacked is None or index not in unacked:
             return False
-        self.unacked_blocks[f] = unacked - 1
+        unacked.remove(index)
         self.inflight_blocks -= 1
         self.last_ack_at_ms = now_ms
-        self.done_bytes = min(self.wanted_bytes, self.done_bytes + block_length(size_bytes, index))
+        self.done_bytes = min(
+            self.wanted_bytes, self.done_bytes + block_length(sizes_bytes[f], index)
+        )
         return True
 
     def receiver_failed(self, f: int, reason: str, path: str) -> None:
@@ -313,13 +314,13 @@ class SendSession:
 
     def block_sent(self, length_bytes: int) -> None:
         item = self.queue[0]
-        self.unacked_blocks[item.f] = self.unacked_blocks.get(item.f, 0) + 1
+        self.unacked.setdefault(item.f, set()).add(item.next_block)
         item.next_block += 1
         self.sent_bytes += length_bytes
         self.inflight_blocks += 1
 
     def eof_sent(self) -> None:
-        self.queue.pop(0)  # acks of its last blocks may still come: unacked_blocks knows them
+        self.queue.pop(0)  # acks of its last blocks may still come: unacked knows them
 
     def wait_for_files(self) -> None:
         """The files to send are not added again yet (after the sender's restart)."""

@@ -3,7 +3,8 @@
 One ordered, reliable data channel per sender-receiver pair. Control messages are JSON text
 frames with a `t` field, decoded here into frozen Structs (a tagged union) with wire.js's
 checks: the same required fields, types, ranges and path rules; like wire.js, unknown fields
-are ignored. File bytes are binary frames of at most CHUNK_SIZE that follow a `block` header.
+are ignored (but not in a `lane` frame's `s`, a sealed body checked as sealed_bodies.py
+does). File bytes are binary frames of at most CHUNK_SIZE that follow a `block` header.
 Files are cut into BLOCK_SIZE blocks, each hashed (SHA-256), acknowledged and resumable; the
 block chain proves which blocks a resuming receiver holds.
 """
@@ -20,12 +21,15 @@ from msgspec import UNSET, UnsetType
 from p2pshare.peer.encoding import JsLengthLimited, dumps_like_js, loads_like_js
 from p2pshare.peer.errors import PathError, WireError
 from p2pshare.peer.paths import MAX_FILES, check_offer_paths
+from p2pshare.peer.sealed_bodies import Answer, Cand, Offer
 
 __all__ = [
+    "AHEAD_BLOCKS",
     "BLOCK_SIZE",
     "CHAIN_START",
     "CHUNK_SIZE",
     "EMPTY_SHA256",
+    "MAX_LANES",
     "PROTOCOL",
     "WINDOW_BLOCKS",
     "Ack",
@@ -37,6 +41,7 @@ __all__ = [
     "Fail",
     "FileInfo",
     "Hello",
+    "Lane",
     "Manifest",
     "Start",
     "Want",
@@ -55,6 +60,13 @@ PROTOCOL: Final = "p2pshare-transfer/1"
 BLOCK_SIZE: Final = 1 << 20  # bytes: the unit of hashing, acknowledgement and resume
 CHUNK_SIZE: Final = 128 << 10  # bytes per binary frame (Chromium's message limit: 256 KiB)
 WINDOW_BLOCKS: Final = 4  # unacknowledged blocks in flight per receiver
+# Peer connections ("lanes") one receiver takes from the sender, the first one included: on a
+# long link each has its own congestion window (docs/protocol.md: Lanes). The command-line
+# peer never opens or takes more than one, but judges `lane` frames as wire.js does.
+MAX_LANES: Final = 6
+# How far past its lowest missing block a receiver that takes lanes accepts blocks; the sender
+# never sends further ahead of its lowest unacknowledged block.
+AHEAD_BLOCKS: Final = WINDOW_BLOCKS * MAX_LANES
 MAX_SAFE_INTEGER: Final = 2**53 - 1
 CHAIN_START: Final = bytes(32)
 EMPTY_SHA256: Final = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
@@ -118,6 +130,8 @@ class Cancel(_Frame, tag="cancel", frozen=True):
 
 class Want(_Frame, tag="want", frozen=True):
     files: Annotated[list[WantEntry], msgspec.Meta(max_length=MAX_FILES)]
+    # the most lanes this receiver takes (absent: 1; never null)
+    lanes: Annotated[int, msgspec.Meta(ge=1, le=MAX_LANES)] | UnsetType = UNSET
 
 
 class Ack(_Frame, tag="ack", frozen=True):
@@ -135,7 +149,17 @@ class Done(_Frame, tag="done", frozen=True):
     pass
 
 
-ControlFrame = Hello | Manifest | Start | Block | Eof | Cancel | Want | Ack | Fail | Done
+class Lane(_Frame, tag="lane", frozen=True):
+    """Both ways, on the first lane's channel: the negotiation of extra lane `n` (the sender
+    offers, the receiver answers, both trickle candidates), its body checked as sealed_bodies
+    checks one (no unknown fields, the same limits)."""
+
+    n: Annotated[int, msgspec.Meta(ge=1, le=MAX_LANES - 1)]  # the lane (0 is the first one)
+    sid: Annotated[int, msgspec.Meta(ge=1, le=MAX_SAFE_INTEGER)]  # its negotiation
+    signal: Offer | Answer | Cand = msgspec.field(name="s")
+
+
+ControlFrame = Hello | Manifest | Start | Block | Eof | Cancel | Want | Ack | Fail | Done | Lane
 _TYPES: Final = frozenset(t.__struct_config__.tag for t in ControlFrame.__args__)
 
 

@@ -45,6 +45,9 @@ ODD_VALUES: list[Any] = [
     1.5,
     2**53 - 1,
     2**53,
+    5,  # a lane's n: the last extra lane
+    6,  # MAX_LANES: the most a want's lanes may say, one more than a lane's n
+    7,
     1048576,
     1048577,
     "",
@@ -61,6 +64,9 @@ ODD_VALUES: list[Any] = [
     {},
     {"f": 0, "from": 0, "chain": None},
     {"path": "a", "size": 1, "mtime": 0, "type": ""},
+    {"k": "answer", "sdp": "v=0"},  # a lane's s, valid
+    {"k": "cand", "c": None},
+    {"k": "hello"},  # a sealed body, but not a lane's
     wire.PROTOCOL,
     "toString",
 ]
@@ -87,7 +93,8 @@ def mutate(rng: random.Random, message: dict[str, Any]) -> dict[str, Any]:
         if roll < 0.2 and keys:
             del out[rng.choice(keys)]
         elif roll < 0.3:
-            out[rng.choice(["extra", "len", "from", "c", "files", "sdp"])] = rng.choice(ODD_VALUES)
+            added = ["extra", "len", "from", "c", "files", "sdp", "lanes", "n", "sid", "s", "k"]
+            out[rng.choice(added)] = rng.choice(ODD_VALUES)
         elif keys:
             key = rng.choice(keys)
             value = out[key]
@@ -150,6 +157,8 @@ def test_control_frames_get_the_same_verdict(batch: dict[str, Any]) -> None:
     python = [python_frame_verdict(t) for t in batch["frames"]]
     assert _differences(batch["frames"], python, batch["js"]["frames"])[:5] == []
     assert 0.1 < python.count("ok") / len(python) < 0.9  # the mutations reach both verdicts
+    lanes = [v for t, v in zip(batch["frames"], python, strict=True) if '"t": "lane"' in t]
+    assert len(lanes) > 100 and {"ok", "lane"} <= set(lanes)  # lane frames: both verdicts too
 
 
 def test_sealed_bodies_get_the_same_verdict(batch: dict[str, Any]) -> None:

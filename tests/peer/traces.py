@@ -338,6 +338,33 @@ def _ends_send(rec: _Recorder) -> None:
     rec("rejoined", channelOpen=True)
 
 
+def _acks_send(rec: _Recorder) -> None:
+    sizes = [6 * MIB + 1, MIB]
+    rec("channelOpened")
+    rec(
+        "want",
+        files=[{"f": 0, "from": 0, "chain": None}, {"f": 1, "from": 0, "chain": None}],
+        nowMs=0,
+    )
+    rec("next")
+    rec("started", chainMatched=True)
+    for _ in range(4):
+        rec("next")
+        rec("blockSent", lengthBytes=MIB)
+    rec("windowOpen", bufferedAmountBytes=0)  # shut: blocks 0-3 in flight
+    rec("ack", f=0, i=2, nowMs=1)  # in flight, out of order: counts
+    rec("next")
+    rec("blockSent", lengthBytes=MIB)  # block 4: shut again
+    rec("ack", f=0, i=2, nowMs=2)  # a second ack of it: counts for nothing
+    rec("ack", f=0, i=5, nowMs=3)  # not sent yet: nothing
+    rec("ack", f=0, i=9, nowMs=4)  # beyond the file: nothing
+    rec("ack", f=1, i=0, nowMs=5)  # a file with nothing in flight: nothing
+    rec("windowOpen", bufferedAmountBytes=0)  # still shut
+    for i in (0, 1, 3, 4):
+        rec("ack", f=0, i=i, nowMs=6)
+    _drain(rec, sizes, 7)
+
+
 def _receive_trace(
     name: str, size: int, script: Callable[[_Recorder], None], verified: bool = False
 ) -> dict[str, Any]:
@@ -425,6 +452,11 @@ def traces_vectors() -> dict[str, Any]:
                 "a flood of wants, a wrong key, a receiver that leaves", [3 * MIB], _gate_send
             ),
             _send_trace("cancels, a sender restart, a send error", [2 * MIB], _ends_send),
+            _send_trace(
+                "acks that count: out of order, repeated, not sent, beyond the file",
+                [6 * MIB + 1, MIB],
+                _acks_send,
+            ),
         ],
         "repair": [
             _repair_trace("offerer", _offerer_repairs),

@@ -267,6 +267,29 @@ VALID_FRAMES: list[dict[str, Any]] = [
     {"t": "fail", "f": 0, "reason": "disk-full"},
     {"t": "fail", "f": 1, "reason": "\u00e9" * 199},
     {"t": "done"},
+    {"t": "want", "files": [{"f": 0, "from": 0, "chain": None}], "lanes": 6},
+    {"t": "want", "files": [], "lanes": 1},
+    {
+        "t": "lane",
+        "n": 1,
+        "sid": 1,
+        "s": {"k": "offer", "sdp": "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\n"},
+    },
+    {"t": "lane", "n": 5, "sid": 9007199254740991, "s": {"k": "answer", "sdp": "v=0"}},
+    {
+        "t": "lane",
+        "n": 2,
+        "sid": 7,
+        "s": {
+            "k": "cand",
+            "c": {
+                "candidate": "candidate:1 1 udp 1 10.0.0.1 9 typ host",
+                "sdpMid": "0",
+                "sdpMLineIndex": 0,
+            },
+        },
+    },
+    {"t": "lane", "n": 2, "sid": 7, "s": {"k": "cand", "c": None}},
 ]
 # Accepted too, though they do not encode back to the same text (wire.js is lax here).
 ACCEPTED_FRAMES: list[str] = [
@@ -276,6 +299,8 @@ ACCEPTED_FRAMES: list[str] = [
     '{"t":"manifest","id":"x","blockSize":1048576,"files":[],"missing":"anything"}',
     '{"t":"manifest","id":"x","blockSize":1048576,"files":[]}',
     '{"t":"ack","f":0,"i":0,"t":"ack"}',
+    '{"t":"lane","n":1.0,"sid":2e0,"s":{"k":"answer","sdp":"v=0"},"extra":1}',  # not in `s`
+    '{"t":"lane","n":3,"sid":4,"s":{"k":"offer","sdp":"v=0","fresh":true,"re":5}}',
 ]
 # (text, the frame type the refusal names: "" when it had no known type)
 REFUSED_FRAMES: list[tuple[str, str]] = [
@@ -335,6 +360,32 @@ REFUSED_FRAMES: list[tuple[str, str]] = [
     ('{"t":"fail","f":0}', "fail"),
     ('{"t":"fail","f":0,"reason":"%s"}' % ("x" * 200), "fail"),
     ('{"t":"fail","f":0,"reason":"%s"}' % ("\U0001f600" * 100), "fail"),  # 200 UTF-16 units
+    ('{"t":"want","files":[],"lanes":0}', "want"),
+    ('{"t":"want","files":[],"lanes":7}', "want"),
+    ('{"t":"want","files":[],"lanes":"2"}', "want"),
+    ('{"t":"want","files":[],"lanes":null}', "want"),
+    ('{"t":"want","files":[],"lanes":1.5}', "want"),
+    ('{"t":"lane","n":0,"sid":1,"s":{"k":"answer","sdp":"v=0"}}', "lane"),
+    ('{"t":"lane","n":6,"sid":1,"s":{"k":"answer","sdp":"v=0"}}', "lane"),
+    ('{"t":"lane","n":"1","sid":1,"s":{"k":"answer","sdp":"v=0"}}', "lane"),
+    ('{"t":"lane","sid":1,"s":{"k":"answer","sdp":"v=0"}}', "lane"),
+    ('{"t":"lane","n":1,"sid":0,"s":{"k":"answer","sdp":"v=0"}}', "lane"),
+    ('{"t":"lane","n":1,"sid":9007199254740992,"s":{"k":"answer","sdp":"v=0"}}', "lane"),
+    ('{"t":"lane","n":1,"s":{"k":"answer","sdp":"v=0"}}', "lane"),
+    ('{"t":"lane","n":1,"sid":1}', "lane"),
+    ('{"t":"lane","n":1,"sid":1,"s":null}', "lane"),
+    ('{"t":"lane","n":1,"sid":1,"s":[]}', "lane"),
+    ('{"t":"lane","n":1,"sid":1,"s":"offer"}', "lane"),
+    ('{"t":"lane","n":1,"sid":1,"s":{"k":"hello","role":"sender"}}', "lane"),
+    ('{"t":"lane","n":1,"sid":1,"s":{"k":"bye"}}', "lane"),
+    ('{"t":"lane","n":1,"sid":1,"s":{"k":"restart"}}', "lane"),
+    ('{"t":"lane","n":1,"sid":1,"s":{"k":"alarm"}}', "lane"),
+    ('{"t":"lane","n":1,"sid":1,"s":{"k":"toString"}}', "lane"),
+    ('{"t":"lane","n":1,"sid":1,"s":{"k":"offer"}}', "lane"),
+    ('{"t":"lane","n":1,"sid":1,"s":{"k":"offer","sdp":"v=0","x":1}}', "lane"),
+    ('{"t":"lane","n":1,"sid":1,"s":{"k":"cand","c":{"foo":1}}}', "lane"),
+    ('{"t":"lane","n":1,"sid":1,"s":{"k":"cand"}}', "lane"),
+    ('{"t":"lane","n":1,"sid":1,"s":{"k":"answer","sdp":"%s"}}' % ("x" * 49153), "lane"),
 ]
 BLOCK_FILES = [
     ("empty", 0),

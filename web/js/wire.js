@@ -5,6 +5,7 @@
 // Files are cut into fixed-size blocks; each block's SHA-256 travels in its header, so the
 // receiver verifies every block as it lands and can resume from the last verified one.
 
+import { ProtocolError, parseSealedBody } from './protocol.js';
 import { MAX_FILES, PathError, checkOfferPaths, pathProblem } from './transfer/paths.js';
 
 export const PROTOCOL = 'p2pshare-transfer/1';
@@ -14,6 +15,19 @@ export const BLOCK_SIZE = 1 << 20;
 export const CHUNK_SIZE = 128 << 10;
 /** Unacknowledged blocks a sender may have in flight to one receiver (flow control). */
 export const WINDOW_BLOCKS = 4;
+/**
+ * Peer connections ("lanes") one receiver takes from the sender, the first one included: on
+ * a long link each has its own congestion window (docs/protocol.md: Lanes).
+ */
+export const MAX_LANES = 6;
+/**
+ * How far past its lowest missing block a receiver that takes lanes accepts blocks (they
+ * arrive out of order across lanes); the sender never sends further ahead of its lowest
+ * unacknowledged block. It bounds what the receiver holds out of order.
+ */
+export const AHEAD_BLOCKS = WINDOW_BLOCKS * MAX_LANES;
+/** What a lane's `s` may carry: its negotiation, as in sealed signaling. */
+const LANE_KINDS = ['offer', 'answer', 'cand'];
 export { MAX_FILES };
 
 export class WireError extends Error {
@@ -76,12 +90,26 @@ const VALIDATORS = {
   want: (m) =>
     Array.isArray(m.files) &&
     m.files.length <= MAX_FILES &&
-    m.files.every((w) => w && isInt(w.f) && isInt(w.from) && (w.chain === null || isHex(w.chain, 64))),
+    m.files.every((w) => w && isInt(w.f) && isInt(w.from) && (w.chain === null || isHex(w.chain, 64))) &&
+    (m.lanes === undefined || isInt(m.lanes, 1, MAX_LANES)),
   ack: (m) => isInt(m.f) && isInt(m.i),
   fail: (m) => isInt(m.f) && typeof m.reason === 'string' && m.reason.length < 200,
   done: () => true,
   hello: (m) => m.protocol === PROTOCOL,
+  // both ways, on the first lane: the negotiation of lane `n` (sender: offer; receiver: answer)
+  lane: (m) => isInt(m.n, 1, MAX_LANES - 1) && isInt(m.sid, 1) && isLaneSignal(m.s),
 };
+
+function isLaneSignal(s) {
+  if (!s || typeof s !== 'object' || !LANE_KINDS.includes(s.k)) return false;
+  try {
+    parseSealedBody(s);
+    return true;
+  } catch (error) {
+    if (error instanceof ProtocolError) return false;
+    throw error;
+  }
+}
 
 /**
  * Decode and validate one control frame.
