@@ -6,7 +6,7 @@ import { digest } from './hashing.js';
 import { removeOpfsDir } from './sink.js';
 import * as store from './store.js';
 import { toHex } from './util.js';
-import { fileKey } from './wire.js';
+import { AHEAD_BLOCKS, fileKey } from './wire.js';
 import { FileState, ReceiveFile } from './transfer/receive-file.js';
 
 /**
@@ -45,7 +45,7 @@ export async function incomingFile(info, saved = {}) {
     info,
     key,
     name,
-    engine: new ReceiveFile(info.size, { verified }),
+    engine: new ReceiveFile(info.size, { verified, aheadBlocks: AHEAD_BLOCKS }),
     get status() {
       return this.engine.state;
     },

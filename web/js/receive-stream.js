@@ -6,6 +6,11 @@
 //   host.files, host.receiving, host.dir, host.mode, host.send(message), host.resync(),
 //   host.fileFailed(file, f, reason, wireReason), host.fileVerified(file, blob),
 //   host.durable(), host.progress(), host.changed(), host.sinkFailed(error)
+//
+// Blocks come on the first lane and, when the sender opened them, on others (lanes.js); each
+// lane carries whole blocks, so each has its own block in progress (`lanes`, by lane number).
+// A block the engine skips (a copy of one held, or from before a resync) is counted and
+// dropped; a held one's copy is acknowledged again, so the sender's window cannot stall on it.
 
 import { SinkClient } from './sink.js';
 import { BLOCK_SIZE } from './wire.js';
@@ -13,14 +18,20 @@ import { FileState, IllegalTransition, SenderViolation } from './transfer/receiv
 
 /** Damaged copies of one block before the file fails (only the sender's side can damage one). */
 export const MAX_BAD_BLOCKS = 3;
+/** No file byte for this long while one is expected: ask again (a lost lane, a lost block). */
+export const STALL_MS = 8000;
+
+/** @typedef {{f: number, index: number, len: number, gotBytes: number, engine: boolean, write: boolean, ackHeld: boolean}} LaneBlock */
 
 export class ReceiveStream {
   constructor(host) {
     this.host = host;
     /** @type {SinkClient|null} */
     this.sink = null;
-    /** @type {{f: number, index: number, len: number}|null} the block whose bytes come now */
-    this.current = null;
+    /** @type {Map<number, LaneBlock>} lane -> the block whose bytes come now on it */
+    this.lanes = new Map();
+    /** when the latest file byte came (for `stalled`) */
+    this.lastBytesAtMs = 0;
     /** a want went out and its `start` is not here yet: what is in flight is dropped unwritten */
     this.awaitingStart = false;
     this.startedFile = -1;
@@ -30,13 +41,34 @@ export class ReceiveStream {
   /** A new want went out (or a new channel opened): forget what was in flight. */
   resynced() {
     this.awaitingStart = true;
-    this.current = null;
+    this.dropInFlight();
   }
 
   /** A new channel opened: nothing is in flight on it yet. */
   reset() {
     this.awaitingStart = false;
-    this.current = null;
+    this.lanes.clear();
+  }
+
+  /** Blocks coming now are from before a resync: their bytes are counted, never written. */
+  dropInFlight() {
+    for (const block of this.lanes.values()) Object.assign(block, { engine: false, write: false, ackHeld: false });
+  }
+
+  /** Extra lane `lane` closed: the block it was carrying comes again (the sender resends it). */
+  laneClosed(lane) {
+    const block = this.lanes.get(lane);
+    this.lanes.delete(lane);
+    if (block?.engine) this.host.files[block.f]?.engine.laneLost(lane);
+  }
+
+  /** Whether bytes are expected and none came for STALL_MS: time to ask again. */
+  stalled(nowMs) {
+    if (!this.host.receiving) return false;
+    const expecting = this.host.files.some((file) => file.opened && file.engine.state === FileState.RECEIVING);
+    if (!expecting || nowMs - this.lastBytesAtMs < STALL_MS) return false;
+    this.lastBytesAtMs = nowMs;
+    return true;
   }
 
   ensureSink() {
@@ -73,8 +105,9 @@ export class ReceiveStream {
       return;
     }
     this.awaitingStart = false;
-    this.current = null;
+    this.dropInFlight(); // the engine forgot them at its start
     this.startedFile = f;
+    this.lastBytesAtMs = performance.now();
     const fromBytes = Math.min(from * BLOCK_SIZE, file.info.size);
     file.expectFrom = fromBytes;
     if (file.opened && fromBytes === file.from) {
@@ -94,41 +127,56 @@ export class ReceiveStream {
     this.host.changed();
   }
 
-  onBlock({ f, i, len, h }) {
-    if (this.awaitingStart || !this.host.receiving) return;
+  onBlock({ f, i, len, h }, lane = 0) {
+    const block = { f, index: i, len, gotBytes: 0, engine: false, write: false, ackHeld: false };
     const file = this.host.files[f];
-    if (!file?.opened || file.engine.state !== FileState.RECEIVING) return;
+    if (this.awaitingStart || !this.host.receiving || !file?.opened || file.engine.state !== FileState.RECEIVING) {
+      if (lane > 0) this.lanes.set(lane, block); // skipped: its bytes follow on this lane
+      return;
+    }
     try {
-      file.engine.blockHeader(i, len);
+      file.engine.blockHeader(i, len, lane);
     } catch (error) {
       this.violation(file, f, error);
       return;
     }
-    this.current = { f, index: i, len };
-    this.sink.post({ op: 'block', seq: file.openSeq, id: f, index: i, len, expected: h });
+    const skip = file.engine.skipping(lane);
+    Object.assign(block, { engine: true, write: !skip, ackHeld: skip === 'held' });
+    this.lanes.set(lane, block);
+    if (!skip) this.sink.post({ op: 'block', seq: file.openSeq, id: f, index: i, len, expected: h });
   }
 
-  onBytes(buffer) {
-    if (this.awaitingStart) return; // a resync: what was in flight is dropped unwritten
-    const current = this.current;
-    if (!current) {
+  onBytes(buffer, lane = 0) {
+    const block = this.lanes.get(lane);
+    if (!block) {
+      if (this.awaitingStart) return; // a resync: what was in flight is dropped unwritten
       const file = this.host.files[this.startedFile];
       if (file?.engine.state === FileState.RECEIVING) {
         this.violation(file, this.startedFile, new SenderViolation('it sent bytes outside any block'));
       }
       return;
     }
-    const file = this.host.files[current.f];
+    this.lastBytesAtMs = performance.now();
+    const file = this.host.files[block.f];
     let complete;
-    try {
-      complete = file.engine.bytes(buffer.byteLength);
-    } catch (error) {
-      this.violation(file, current.f, error);
+    if (block.engine) {
+      try {
+        complete = file.engine.bytes(buffer.byteLength, lane);
+      } catch (error) {
+        this.violation(file, block.f, error);
+        return;
+      }
+    } else {
+      block.gotBytes += buffer.byteLength;
+      complete = block.gotBytes >= block.len;
+    }
+    if (complete) this.lanes.delete(lane);
+    if (!block.write) {
+      if (complete && block.ackHeld) this.host.send({ t: 'ack', f: block.f, i: block.index });
       return;
     }
     file.received += buffer.byteLength;
-    this.sink.post({ op: 'write', seq: file.openSeq, id: current.f, bytes: buffer }, [buffer]);
-    if (complete) this.current = null;
+    this.sink.post({ op: 'write', seq: file.openSeq, id: block.f, index: block.index, bytes: buffer }, [buffer]);
     this.host.progress();
   }
 
@@ -148,7 +196,7 @@ export class ReceiveStream {
   /** The sender broke its own file list's rules for file `f`: that file fails, named as its doing. */
   violation(file, f, error) {
     if (!(error instanceof SenderViolation)) throw error;
-    this.current = null;
+    for (const [lane, block] of this.lanes) if (block.f === f) this.lanes.delete(lane);
     if (file.engine.isFinal) {
       console.warn(`sender sent data for ${file.info.path}, already ${file.status}:`, error.message);
       return;

@@ -10,6 +10,7 @@
 // Events: 'change' (re-render), 'notice' (detail: {level, text}).
 
 import { deliverFile } from './delivery.js';
+import { receiverLanes } from './lanes.js';
 import { ChangeThrottle, PeerSession } from './peer-session.js';
 import { PersistQueue, forgetRoom, incomingFile, loadRoom, roomRecord, saveRoom } from './receive-store.js';
 import { SENDER_AWAY, endBySender, listenToRoom } from './receive-room.js';
@@ -20,7 +21,7 @@ import { storageCapabilities } from './sink.js';
 import { FileState } from './transfer/receive-file.js';
 import { FINAL_PHASES, Phase, nextPhase } from './transfer/receive-phase.js';
 import { RateMeter } from './util.js';
-import { BLOCK_SIZE, fileKey } from './wire.js';
+import { BLOCK_SIZE, MAX_LANES, fileKey } from './wire.js';
 
 export const OPFS_ROOT = 'p2pshare';
 /** Progress re-renders at most this often: each frame costs the page (and a busy machine) CPU. */
@@ -79,6 +80,7 @@ export class ReceiverController extends EventTarget {
       handlers: {
         open: () => this.onChannel(),
         lost: () => {
+          this.lanes.closeAll();
           if (this.isFinal) return;
           this.stream.reset();
           this.setStatus(Phase.CONNECTING, this.senderPresent ? 'Connection lost. Reconnecting…' : SENDER_AWAY);
@@ -88,6 +90,7 @@ export class ReceiverController extends EventTarget {
         badFrame: (error) => this.onBadFrame(error),
       },
     });
+    this.lanes = receiverLanes(this, iceServers);
 
     listenToRoom(this);
   }
@@ -137,6 +140,7 @@ export class ReceiverController extends EventTarget {
   fail(text) {
     this.fatal = text;
     this.movePhase(Phase.ERROR, text, 'fail');
+    this.lanes.closeAll();
     this.link.drop();
     this.changed();
   }
@@ -173,6 +177,9 @@ export class ReceiverController extends EventTarget {
         break;
       case 'eof':
         this.stream.onEof(message);
+        break;
+      case 'lane':
+        this.lanes.onLane(message);
         break;
       case 'cancel':
         endBySender(this, message.reason);
@@ -233,8 +240,8 @@ export class ReceiverController extends EventTarget {
     return this.accepted && this.wantsSent > 0 && this.stream.sink !== null;
   }
 
-  /** Ask for every file not yet complete, from the last verified block (a resync too). */
-  resync() {
+  /** Ask for every file not yet complete, from the last verified block (`quiet`: no notice). */
+  resync({ quiet = false } = {}) {
     if (!this.link.channelOpen || !this.manifest) return;
     if (this.manifest.missing) this.setStatus(Phase.WAITING_SENDER, 'The sender is adding the files again after a reload. Waiting…');
     const wanted = [];
@@ -249,13 +256,13 @@ export class ReceiverController extends EventTarget {
       return;
     }
     const held = this.verifiedBytes;
-    if ((this.wantsSent > 0 || this.wasPartial) && held > 0 && this.totalBytes > 0) {
+    if (!quiet && (this.wantsSent > 0 || this.wasPartial) && held > 0 && this.totalBytes > 0) {
       this.notice('info', `Reconnected — resuming at ${Math.floor((100 * held) / this.totalBytes)}%.`);
       this.resumedFrom = held;
     }
     this.wantsSent++;
     this.stream.ensureSink();
-    this.send({ t: 'want', files: wanted });
+    this.send({ t: 'want', files: wanted, lanes: MAX_LANES });
     if (!this.manifest.missing) this.setStatus(Phase.TRANSFERRING, 'Receiving…');
   }
 
@@ -303,6 +310,8 @@ export class ReceiverController extends EventTarget {
 
   /** Remove what this room keeps on disk (after the user is done with it). */
   async forget() {
+    clearInterval(this.stallWatch);
+    this.lanes.closeAll();
     this.stream.closeSink();
     await forgetRoom(this.room, this.dir);
   }

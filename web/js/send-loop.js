@@ -4,6 +4,7 @@
 // want, the channel lost, the receiver cancelled), checked after every await.
 
 import { prepareBlock } from './file-digest.js';
+import { chooseLane } from './transfer/lanes.js';
 import { toHex } from './util.js';
 import { CHUNK_SIZE, encodeControl } from './wire.js';
 
@@ -11,7 +12,7 @@ import { CHUNK_SIZE, encodeControl } from './wire.js';
 const WINDOW_POLL_MS = 500;
 
 /**
- * @param {object} r  the sender's record of one receiver: {session: SendSession, wake}
+ * @param {object} r  the sender's record of one receiver: {session: SendSession, wake, lanes: SenderLanes}
  * @param {RTCDataChannel} channel
  * @param {import('./shared-files.js').SharedFiles} shared  what is offered
  * @param {() => boolean} stopped  whether the sender stopped sharing
@@ -42,34 +43,46 @@ export async function sendLoop(r, channel, shared, stopped, generation) {
       const { f, index } = step;
       // Read and hash the block while the window is closed, not after it opens.
       if (ahead?.f !== f || ahead.index !== index) ahead = prepareBlock(fd, f, index);
-      await windowOpen(r, channel, current);
+      const lane = await laneFor(r, channel, current, f);
       if (!current()) return 'superseded';
       const { bytes, hash } = await ahead.ready;
       ahead = null;
+      const target = lane === 0 ? channel : r.lanes.channel(lane);
       if (!current()) return 'superseded';
-      channel.send(encodeControl({ t: 'block', f, i: index, len: bytes.length, h: toHex(hash) }));
+      if (target?.readyState !== 'open') continue; // that lane closed meanwhile: choose again
+      target.send(encodeControl({ t: 'block', f, i: index, len: bytes.length, h: toHex(hash) }));
       for (let offset = 0; offset < bytes.length; offset += CHUNK_SIZE) {
-        channel.send(bytes.subarray(offset, offset + CHUNK_SIZE));
+        target.send(bytes.subarray(offset, offset + CHUNK_SIZE));
       }
-      session.blockSent(bytes.length);
+      session.blockSent(bytes.length, step);
+      r.lanes.sent(lane, f, index);
       // Read ahead: the next block is ready when the next ack comes.
       const following = session.next(sizes());
-      if (following?.op === 'block') ahead = prepareBlock(fd, f, following.index);
+      if (following?.op === 'block') ahead = prepareBlock(shared.digests[following.f], following.f, following.index);
     }
   }
   return current() ? 'finished' : 'superseded';
 }
 
-/** Wait until the session may have another block in flight (acks and bufferedamountlow wake it). */
-function windowOpen(r, channel, current) {
-  const open = () => !current() || r.session.windowOpen(channel.bufferedAmount);
-  if (open()) return Promise.resolve();
+/**
+ * Wait until the session may have another block in flight and a lane may take it (acks,
+ * bufferedamountlow and lanes opening wake it); the lane's number (0: the first).
+ */
+function laneFor(r, channel, current, f) {
+  const pick = () => {
+    const loads = r.lanes.loads(channel);
+    if (!r.session.windowOpen(channel.bufferedAmount, loads.length)) return null;
+    return chooseLane(loads, r.session.ackedFiles.has(f));
+  };
+  const now = current() ? pick() : 0;
+  if (now !== null) return Promise.resolve(now);
   return new Promise((resolve) => {
     const check = () => {
-      if (!open()) return;
+      const lane = current() ? pick() : 0;
+      if (lane === null) return;
       clearInterval(timer);
       r.wake = () => {};
-      resolve();
+      resolve(lane);
     };
     const timer = setInterval(check, WINDOW_POLL_MS);
     r.wake = check;

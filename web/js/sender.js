@@ -8,10 +8,12 @@
 //
 // Events: 'change' (re-render), 'notice' (detail: {level, text}).
 
+import { SenderLanes, roundTripMs } from './lanes.js';
 import { ChangeThrottle, PeerSession } from './peer-session.js';
 import { sendLoop } from './send-loop.js';
 import { listenToRoom } from './send-room.js';
 import { SharedFiles, fileInfo, relativePath } from './shared-files.js';
+import { LaneAction, LanePolicy } from './transfer/lanes.js';
 import { SendReason, SendSession, SendState } from './transfer/send-session.js';
 import { PROTOCOL } from './wire.js';
 
@@ -30,6 +32,12 @@ class Receiver {
     this.wantTimer = 0;
     /** the latest sid of its connections: a new PeerSession goes on from it (sids only grow) */
     this.lastSid = 0;
+    /** @type {SenderLanes|null} its extra peer connections (lanes.js), with the first one */
+    this.lanes = null;
+    /** @type {LanePolicy|null} when to add or drop one, for the current plan */
+    this.lanePolicy = null;
+    /** the first lane's round-trip time, ms (null: not known yet) */
+    this.rttMs = null;
   }
 
   get status() {
@@ -58,7 +66,10 @@ export class SenderController extends EventTarget {
     listenToRoom(this);
     // A receiver that left and went silent is gone before WebRTC notices (up to half a minute).
     this.reaper = setInterval(() => {
-      for (const r of this.receivers.values()) if (r.session.checkVanished(Date.now())) this.closeLink(r);
+      for (const r of this.receivers.values()) {
+        if (r.session.checkVanished(Date.now())) this.closeLink(r);
+        else this.tickLanes(r);
+      }
     }, 1000);
   }
 
@@ -114,6 +125,7 @@ export class SenderController extends EventTarget {
       handlers: {
         open: () => this.onChannel(r),
         lost: () => {
+          r.lanes?.closeAll();
           r.session.channelClosed();
           this.changed();
         },
@@ -127,7 +139,45 @@ export class SenderController extends EventTarget {
       },
     });
     r.link.sid = r.lastSid;
+    r.lanes ??= new SenderLanes({
+      iceServers: this.iceServers,
+      sendControl: (message) => r.link?.send(message) ?? false,
+      wake: () => r.wake(),
+      lost: (blocks) => r.session.laneLost(blocks),
+    });
     return r.link;
+  }
+
+  /**
+   * Once a second while it transfers: the lane policy (transfer/lanes.js) looks at the
+   * throughput and the first lane's round trip; extra lanes go when the transfer does.
+   */
+  tickLanes(r) {
+    const lanes = r.lanes;
+    if (!lanes || !r.link?.channelOpen) return;
+    const session = r.session;
+    if (session.state !== SendState.TRANSFERRING) {
+      if (lanes.lanes.size) {
+        lanes.closeAll();
+        this.changed();
+      }
+      return;
+    }
+    roundTripMs(r.link.link?.pc).then((rtt) => {
+      if (rtt !== null) r.rttMs = rtt;
+    });
+    if (!r.lanePolicy) return;
+    const action = r.lanePolicy.tick({
+      nowMs: Date.now(),
+      ackedBytes: session.doneBytes,
+      rttMs: r.rttMs,
+      lanesOpen: lanes.openCount,
+      lanesOpening: lanes.openingCount,
+      remainingBytes: session.wantedBytes - session.doneBytes,
+    });
+    if (action === LaneAction.ADD) lanes.add();
+    else if (action === LaneAction.REMOVE) lanes.removeOne();
+    if (action !== LaneAction.NONE) this.changed();
   }
 
   onChannel(r) {
@@ -147,13 +197,17 @@ export class SenderController extends EventTarget {
     const now = Date.now();
     switch (message.t) {
       case 'want':
-        this.afterWant(r, session.want(message.files, this.shared.sizesBytes, now));
+        this.afterWant(r, session.want(message.files, this.shared.sizesBytes, now, message.lanes ?? 1));
         break;
       case 'ack':
         if (session.ack(message.f, message.i, this.shared.sizesBytes, now)) {
+          r.lanes?.acked(message.f, message.i);
           r.wake();
           this.throttle.poke();
         }
+        break;
+      case 'lane':
+        r.lanes?.onLane(message);
         break;
       case 'fail':
         session.receiverFailed(message.f, message.reason, this.shared.files[message.f]?.info.path ?? '');
@@ -189,6 +243,9 @@ export class SenderController extends EventTarget {
     const generation = r.session.generation;
     this.changed();
     if (!channel) return;
+    // A new plan: blocks in flight on the lanes are the old plan's (the lanes stay open).
+    r.lanes?.laneOfBlock.clear();
+    r.lanePolicy = new LanePolicy(r.session.lanesTaken, Date.now());
     sendLoop(r, channel, this.shared, () => this.stopped, generation).then(
       (outcome) => {
         if (outcome !== 'files-missing' || generation !== r.session.generation) return;
@@ -226,6 +283,7 @@ export class SenderController extends EventTarget {
   closeLink(r) {
     clearTimeout(r.wantTimer);
     r.lastSid = r.link?.sid ?? r.lastSid;
+    r.lanes?.closeAll();
     r.link?.drop({ forGood: true });
     r.link = null;
   }

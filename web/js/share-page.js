@@ -17,6 +17,9 @@ import * as ui from './ui.js';
 import { senderStatus } from './view-model.js';
 import { fromBase64Url } from './util.js';
 
+/** localStorage: whether receiver rows show their connection line. */
+const DETAILS_KEY = 'p2pshare.connection-details';
+
 /**
  * Give chosen files paths every receiver accepts (transfer/paths.js: portable, no two alike
  * in case or Unicode form, none also a folder, none already offered), and say which changed.
@@ -162,6 +165,13 @@ async function runSender({ room, secretText, signSeed, token, shared, sources, c
     $('stop-cancelled').focus();
   });
   $('stop-confirmed').addEventListener('click', stop);
+  // The per-receiver connection line ("3 connections · 41 ms") only for those who ask.
+  const details = /** @type {HTMLInputElement} */ ($('connection-details'));
+  details.checked = localStorage.getItem(DETAILS_KEY) === '1';
+  details.addEventListener('change', () => {
+    localStorage.setItem(DETAILS_KEY, details.checked ? '1' : '0');
+    render();
+  });
   $('stop-cancelled').addEventListener('click', () => {
     $('stop-confirm').hidden = true;
     $('stop-sharing').focus();

@@ -12,9 +12,16 @@
 // the page's opens of a file, so that replies to an open it has since replaced are dropped:
 //   open     {id, dir, name, size, mode: 'opfs'|'memory', from, state, chain}
 //            -> opened {id, from, chain}      from: verified bytes kept (may be less than asked)
-//   block    {id, index, len, expected}       announce the next block
-//   write    {id, bytes}                      bytes of the announced block, in order
+//   block    {id, index, len, expected}       announce a block (at or past `from`)
+//   write    {id, index, bytes}               bytes of that announced block, in order
 //            -> verified {id, index, durable, from, state, chain}   or  bad-block {id, index}
+//
+// Blocks may come out of order (a receiver with lanes: several announced at once, each one
+// whole). One past `from` is verified and written in place at once, and its hash kept; the
+// whole-file hash and the chain take blocks in order, so when the gap before it fills, it is
+// read back from disk (OPFS: one extra read, no memory held) or taken from memory (the
+// in-memory fallback keeps it until then). `from`, what a resume keeps, only ever covers
+// blocks in order: a reload loses at most the blocks ahead of it.
 //   finish   {id, expected} -> finished {id, ok, sha256, blob?}
 //   close    {id, remove}   -> closed {id}
 //   any      -> error {id, kind: 'disk-full'|'write-error'|'state', message}
@@ -94,9 +101,12 @@ async function open({ id, dir, name, size, mode, from = 0, state = null, chain =
     from: 0,
     hasher: null,
     chain: chain ? fromHex(chain) : CHAIN_START,
-    block: null,
-    /** @type {Uint8Array|null} the block buffer, reused (OPFS mode) */
-    scratch: null,
+    /** @type {Map<number, {index: number, len: number, expected: string, buffer: Uint8Array, filled: number}>} announced, filling */
+    blocks: new Map(),
+    /** @type {Map<number, {hash: Uint8Array, buffer: Uint8Array|null}>} verified blocks past `from` */
+    ahead: new Map(),
+    /** @type {Uint8Array[]} block buffers to reuse (OPFS mode) */
+    free: [],
     blocksSinceFlush: 0,
   };
   if (mode === 'opfs') {
@@ -151,24 +161,30 @@ function fileOf(id) {
 
 function announce({ id, index, len, expected }) {
   const file = fileOf(id);
-  if (index * BLOCK_SIZE !== file.from) {
+  if (index * BLOCK_SIZE < file.from) {
     throw Object.assign(new Error(`block ${index} announced at offset ${file.from}`), { kind: 'state' });
   }
-  // OPFS mode copies each block out before the next is announced (requests run in order):
-  // one buffer per file serves every block. The memory fallback keeps its blocks.
-  let buffer;
-  if (file.mode === 'opfs') {
-    file.scratch ??= new Uint8Array(BLOCK_SIZE);
-    buffer = file.scratch.subarray(0, len);
-  } else {
-    buffer = new Uint8Array(len);
+  // A copy of one announced before (its channel died mid-block, or the page resynced and
+  // the sender sends it again): this one replaces it.
+  for (const [other, block] of file.blocks) {
+    if (other !== index && other * BLOCK_SIZE >= file.from) continue;
+    file.blocks.delete(other);
+    release(file, block.buffer);
   }
-  file.block = { index, len, expected, buffer, filled: 0 };
+  file.ahead.delete(index);
+  // OPFS mode copies each block out once verified: its buffer serves the next one. The
+  // memory fallback keeps its blocks.
+  const buffer = file.mode === 'opfs' ? (file.free.pop() ?? new Uint8Array(BLOCK_SIZE)).subarray(0, len) : new Uint8Array(len);
+  file.blocks.set(index, { index, len, expected, buffer, filled: 0 });
 }
 
-async function write({ id, bytes }) {
+function release(file, buffer) {
+  if (file.mode === 'opfs') file.free.push(new Uint8Array(buffer.buffer));
+}
+
+async function write({ id, index, bytes }) {
   const file = fileOf(id);
-  const block = file.block;
+  const block = file.blocks.get(index);
   const data = new Uint8Array(bytes);
   if (!block || block.filled + data.length > block.len) {
     throw Object.assign(new Error('bytes outside an announced block'), { kind: 'state' });
@@ -176,28 +192,31 @@ async function write({ id, bytes }) {
   block.buffer.set(data, block.filled);
   block.filled += data.length;
   if (block.filled < block.len) return;
-  file.block = null;
-  const actual = toHex(await digest(block.buffer));
-  if (actual !== block.expected) {
-    reply({ op: 'bad-block', id, index: block.index });
+  file.blocks.delete(index);
+  const hash = await digest(block.buffer);
+  if (toHex(hash) !== block.expected) {
+    release(file, block.buffer);
+    reply({ op: 'bad-block', id, index });
     return;
   }
-  const offset = block.index * BLOCK_SIZE;
+  const offset = index * BLOCK_SIZE;
   if (file.mode === 'opfs') {
     const written = file.handle.write(block.buffer, { at: offset });
     if (written !== block.len) {
       throw Object.assign(new Error('the disk is full'), { kind: 'disk-full' });
     }
-  } else {
-    file.pending.push(block.buffer);
-    file.pendingBytes += block.len;
-    if (file.pendingBytes >= MEMORY_PART_BYTES) flushMemory(file);
   }
-  file.hasher.update(block.buffer);
-  file.chain = await chainNext(file.chain, fromHex(block.expected), digest);
-  file.from = offset + block.len;
-  file.blocksSinceFlush++;
+  const before = file.from;
+  if (offset === file.from) {
+    await takeInOrder(file, block.buffer, hash);
+    release(file, block.buffer);
+    await takeAhead(file);
+  } else {
+    file.ahead.set(index, { hash, buffer: file.mode === 'opfs' ? null : block.buffer });
+    if (file.mode === 'opfs') release(file, block.buffer);
+  }
   let durable = false;
+  if (file.from > before) file.blocksSinceFlush++;
   if (file.mode === 'opfs' && file.blocksSinceFlush >= FLUSH_EVERY_BLOCKS) {
     file.handle.flush();
     file.blocksSinceFlush = 0;
@@ -206,12 +225,41 @@ async function write({ id, bytes }) {
   reply({
     op: 'verified',
     id,
-    index: block.index,
+    index,
     durable,
     from: file.from,
     state: file.hasher.save(),
     chain: toHex(file.chain),
   });
+}
+
+/** The block at `from` (verified, written): into the whole-file hash and the chain. */
+async function takeInOrder(file, buffer, hash) {
+  if (file.mode !== 'opfs') {
+    file.pending.push(buffer);
+    file.pendingBytes += buffer.length;
+    if (file.pendingBytes >= MEMORY_PART_BYTES) flushMemory(file);
+  }
+  file.hasher.update(buffer);
+  file.chain = await chainNext(file.chain, hash, digest);
+  file.from += buffer.length;
+}
+
+/** Blocks that came ahead and are next now: read back (OPFS) or from memory, in order. */
+async function takeAhead(file) {
+  for (let next = file.ahead.get(file.from / BLOCK_SIZE); next; next = file.ahead.get(file.from / BLOCK_SIZE)) {
+    file.ahead.delete(file.from / BLOCK_SIZE);
+    let buffer = next.buffer;
+    if (!buffer) {
+      const len = Math.min(BLOCK_SIZE, file.size - file.from);
+      buffer = (file.free.pop() ?? new Uint8Array(BLOCK_SIZE)).subarray(0, len);
+      if (file.handle.read(buffer, { at: file.from }) !== len) {
+        throw Object.assign(new Error(`block at ${file.from} could not be read back`), { kind: 'write-error' });
+      }
+    }
+    await takeInOrder(file, buffer, next.hash);
+    if (!next.buffer) release(file, buffer);
+  }
 }
 
 function flushMemory(file) {

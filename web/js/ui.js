@@ -106,6 +106,7 @@ function progressDetail(doneBytes, wantedBytes, meter) {
 /** @param {import('./sender.js').SenderController} sender */
 export function renderSender(sender, { onCancel }) {
   const files = sender.shared.files;
+  const showConnection = /** @type {HTMLInputElement} */ ($('connection-details')).checked;
   setText($('share-summary'), `(${files.length} ${files.length === 1 ? 'file' : 'files'}, ${formatBytes(sender.shared.totalBytes)})`);
   const fileList = $('share-files');
   const fileItems = reconcile(fileList, files.map((_, i) => String(i)), () => {
@@ -162,19 +163,26 @@ export function renderSender(sender, { onCancel }) {
       const detail = document.createElement('span');
       detail.className = 'detail';
       row.append(status, detail);
-      li.append(who, cancel, progress, row);
+      const connection = document.createElement('span');
+      connection.className = 'detail connection';
+      connection.dataset.testid = 'receiver-connection';
+      li.append(who, cancel, progress, row, connection);
       return li;
     });
     items.forEach((li, i) => {
       const r = receivers[i];
       const view = receiverRow(r, i + 1, sender.stopped);
-      const [who, cancel, progress, row] = li.children;
+      const [who, cancel, progress, row, connection] = li.children;
       setText(who, view.label);
       cancel.setAttribute('aria-label', `Cancel ${view.label}`);
       cancel.hidden = view.cancelHidden;
       li.dataset.status = view.state;
       li.dataset.sentBytes = String(view.sentBytes);
       li.dataset.doneBytes = String(view.doneBytes);
+      li.dataset.lanes = String(view.lanes);
+      li.dataset.lanesMax = String(view.lanesMax);
+      connection.hidden = !showConnection;
+      setText(connection, showConnection ? view.connection : '');
       progress.value = view.fraction;
       progress.setAttribute('aria-label', `${view.label} progress`);
       progress.hidden = view.progressHidden;

@@ -86,7 +86,16 @@ export function receiverRow(r, n, stopped) {
     sentBytes: s.sentBytes,
     doneBytes: s.doneBytes,
     wantedBytes: s.wantedBytes,
+    lanes: r.lanes?.openCount ?? 1,
+    lanesMax: r.lanes?.mostOpen ?? 1,
+    connection: connectionDetail(r.lanes?.openCount ?? 1, r.rttMs ?? null),
   };
+}
+
+/** The optional detail line of a receiver: "3 connections · 41 ms". */
+export function connectionDetail(lanes, rttMs) {
+  const count = `${lanes} connection${lanes === 1 ? '' : 's'}`;
+  return rttMs === null ? count : `${count} · ${rttMs < 10 ? rttMs.toFixed(1) : Math.round(rttMs)} ms`;
 }
 
 /** waiting | transferring | done | error over every receiver, for the page's transfer-state. */

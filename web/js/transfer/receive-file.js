@@ -21,6 +21,16 @@
 //   whole-file hash matched.
 // A sender that breaks one gets a SenderViolation: the file fails, and the page names the
 // sender as the cause.
+//
+// A receiver that takes lanes (several peer connections: docs/protocol.md, Lanes) makes its
+// files with `aheadBlocks` > 1. Blocks then arrive out of order, each lane carrying whole
+// blocks: a header's index may be any block not yet announced since the latest start, up to
+// `aheadBlocks` past the lowest one missing; a copy of a block already announced, or one
+// further ahead (both only ever in flight from before a resync), is skipped: its bytes are
+// counted and dropped, never written. `eof` may come before the last blocks (it travels on
+// the first lane); the file is still verified only once every block is. The other rules
+// hold per lane. The Python twin (p2pshare/peer/receive_file.py) has only the strict mode:
+// the command-line peer takes one lane.
 
 import { BLOCK_SIZE, blockCount, blockLength } from '../wire.js';
 
@@ -65,19 +75,23 @@ export class SenderViolation extends Error {
 export class ReceiveFile {
   /**
    * @param {number} sizeBytes the declared size
-   * @param {{verified?: boolean}} [restored] a file an earlier page already verified
+   * @param {{verified?: boolean, aheadBlocks?: number}} [options] `verified`: a file an
+   *   earlier page already verified; `aheadBlocks`: the reorder window (1: strictly in order)
    */
-  constructor(sizeBytes, { verified = false } = {}) {
+  constructor(sizeBytes, { verified = false, aheadBlocks = 1 } = {}) {
     this.sizeBytes = sizeBytes;
     this.blockCount = blockCount(sizeBytes);
     /** @type {string} */
     this.state = verified ? FileState.VERIFIED : FileState.PENDING;
     /** bytes verified from the start of the file (block-aligned, or the size) */
     this.verifiedBytes = verified ? sizeBytes : 0;
-    /** the next block index the sender may announce */
+    this.aheadBlocks = aheadBlocks;
+    /** the next block index the sender may announce (with lanes: the lowest not announced) */
     this.nextBlock = 0;
-    /** @type {{index: number, lengthBytes: number, gotBytes: number}|null} */
-    this.current = null;
+    /** @type {Set<number>} with lanes: blocks past `nextBlock` announced since the start */
+    this.announcedAhead = new Set();
+    /** @type {Map<number, {index: number, lengthBytes: number, gotBytes: number, skip: string}>} lane -> its block */
+    this.lanes = new Map();
     /** @type {string|null} the whole-file SHA-256 from `eof`, hex */
     this.expectedSha256 = null;
     /** whether the sink holds this file as of the latest start (what `verifiedBytes` is about) */
@@ -89,6 +103,23 @@ export class ReceiveFile {
     return FINAL_STATES.includes(this.state);
   }
 
+  /** The block whose bytes come now on the first lane (or null). */
+  get current() {
+    return this.lanes.get(0) ?? null;
+  }
+
+  get inOrder() {
+    return this.aheadBlocks <= 1;
+  }
+
+  /**
+   * Whether the block on `lane` is skipped (its bytes are not written): 'held' (a copy of one
+   * announced since the start), 'ahead' (past the reorder window), or '' (it is taken).
+   */
+  skipping(lane = 0) {
+    return this.lanes.get(lane)?.skip ?? '';
+  }
+
   /** The sender starts (or restarts) this file at block `fromBlock`. */
   start(fromBlock) {
     if (!Number.isInteger(fromBlock) || fromBlock < 0 || fromBlock > this.blockCount) {
@@ -96,7 +127,8 @@ export class ReceiveFile {
     }
     this.moveTo(FileState.RECEIVING, 'start');
     this.nextBlock = fromBlock;
-    this.current = null;
+    this.announcedAhead.clear();
+    this.lanes.clear();
     this.expectedSha256 = null;
     this.isOpen = false; // until the sink says what it holds for this start
   }
@@ -112,38 +144,65 @@ export class ReceiveFile {
     return this.readyToVerify();
   }
 
-  /** A block header: `index` and `lengthBytes` must be what the declared size implies. */
-  blockHeader(index, lengthBytes) {
+  /**
+   * A block header on `lane`: `index` and `lengthBytes` must be what the declared size
+   * implies. With lanes, a copy to skip is marked so (`skipping(lane)`).
+   */
+  blockHeader(index, lengthBytes, lane = 0) {
     this.requireState('block', FileState.RECEIVING);
-    if (this.current) throw new SenderViolation(`block ${index} began before block ${this.current.index} was complete`);
-    if (this.expectedSha256 !== null) throw new SenderViolation(`block ${index} came after the end of the file`);
-    if (index >= this.blockCount) {
+    const current = this.lanes.get(lane);
+    if (current) throw new SenderViolation(`block ${index} began before block ${current.index} was complete`);
+    if (this.inOrder && this.expectedSha256 !== null) throw new SenderViolation(`block ${index} came after the end of the file`);
+    if (!Number.isInteger(index) || index < 0 || index >= this.blockCount) {
       throw new SenderViolation(`it sent block ${index} of a file of ${this.blockCount} blocks (${this.sizeBytes} bytes)`);
     }
-    if (index !== this.nextBlock) throw new SenderViolation(`it sent block ${index} where block ${this.nextBlock} was due`);
+    if (this.inOrder && index !== this.nextBlock) throw new SenderViolation(`it sent block ${index} where block ${this.nextBlock} was due`);
     const expected = blockLength(this.sizeBytes, index);
     if (lengthBytes !== expected) {
       throw new SenderViolation(`block ${index} is ${lengthBytes} bytes where the file's size makes it ${expected}`);
     }
-    this.current = { index, lengthBytes, gotBytes: 0 };
-    this.nextBlock = index + 1;
+    const held = index < this.nextBlock || this.announcedAhead.has(index);
+    const skip = held ? 'held' : index >= this.nextBlock + this.aheadBlocks ? 'ahead' : '';
+    this.lanes.set(lane, { index, lengthBytes, gotBytes: 0, skip });
+    if (skip) return;
+    if (index === this.nextBlock) {
+      this.nextBlock++;
+      while (this.announcedAhead.delete(this.nextBlock)) this.nextBlock++;
+    } else {
+      this.announcedAhead.add(index);
+    }
   }
 
   /**
-   * `n` bytes of the current block arrived. Returns whether they complete it.
+   * `n` bytes of the block on `lane` arrived. Returns whether they complete it.
    * Bytes with no block announced (after a failure, before a restart) are for the caller to drop.
    */
-  bytes(n) {
+  bytes(n, lane = 0) {
     this.requireState('bytes', FileState.RECEIVING);
-    const current = this.current;
+    const current = this.lanes.get(lane);
     if (!current) throw new SenderViolation('it sent bytes outside any block');
     if (current.gotBytes + n > current.lengthBytes) {
       throw new SenderViolation(`block ${current.index} ran over its ${current.lengthBytes} bytes`);
     }
     current.gotBytes += n;
     if (current.gotBytes < current.lengthBytes) return false;
-    this.current = null;
+    this.lanes.delete(lane);
     return true;
+  }
+
+  /** A lane closed (or a resync began): the block it was carrying will come again. */
+  laneLost(lane) {
+    const current = this.lanes.get(lane);
+    if (!current) return;
+    this.lanes.delete(lane);
+    if (current.skip || this.inOrder) return;
+    // Announced but never complete: it is missing again.
+    if (current.index < this.nextBlock) {
+      for (let i = current.index + 1; i < this.nextBlock; i++) this.announcedAhead.add(i);
+      this.nextBlock = current.index;
+    } else {
+      this.announcedAhead.delete(current.index);
+    }
   }
 
   /**
@@ -162,7 +221,7 @@ export class ReceiveFile {
   /** A block failed its hash: the caller asks for it again (a `start` follows). */
   blockBad() {
     this.requireState('bad block', FileState.RECEIVING);
-    this.current = null;
+    this.lanes.clear();
     this.expectedSha256 = null;
   }
 
@@ -173,8 +232,9 @@ export class ReceiveFile {
    */
   eof(sha256) {
     this.requireState('eof', FileState.RECEIVING);
-    if (this.current || this.nextBlock < this.blockCount) {
-      const had = this.current ? this.current.index : this.nextBlock;
+    const current = this.current;
+    if (this.inOrder && (current || this.nextBlock < this.blockCount)) {
+      const had = current ? current.index : this.nextBlock;
       throw new SenderViolation(`it ended the file at block ${had} of ${this.blockCount}`);
     }
     if (this.expectedSha256 !== null) throw new SenderViolation('it ended the file twice');
@@ -201,7 +261,7 @@ export class ReceiveFile {
     if (this.isFinal) return;
     this.moveTo(FileState.FAILED, 'fail');
     this.failure = reason;
-    this.current = null;
+    this.lanes.clear();
   }
 
   /** Blocks to ask for: from the last verified one. */

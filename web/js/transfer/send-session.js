@@ -6,10 +6,19 @@
 // file, send a block, or end a file; the shell reads and sends it and reports back
 // (`started`, `blockSent`, `eofSent`). A receiver cannot make it send more than it asked
 // for, or sooner: a want goes through the WantGate (guards.js), an ack counts only for a
-// block in flight, and at most WINDOW_BLOCKS blocks are unacknowledged.
+// block in flight, and at most WINDOW_BLOCKS blocks are unacknowledged per lane.
 // Its states and their moves are in send-state.js.
+//
+// Lanes (docs/protocol.md, Lanes): a receiver that takes them may get blocks over several
+// peer connections. `windowOpen(lanes)` then allows WINDOW_BLOCKS per lane open, never
+// more than AHEAD_BLOCKS past the lowest block in flight (the receiver's reorder window);
+// `chooseLane` (lanes.js) picks the lane with the least buffered, the first lane alone until the
+// receiver has acknowledged a block of the file (so its `start` is known to be in); a lane
+// lost with blocks in flight hands them back (`laneLost`), and they go out again first.
+// Why this module is over 300 lines: it is one receiver's whole sending side (moves, wants,
+// plan, acks, the window over lanes); split, each part would reach into the other's fields.
 
-import { BLOCK_SIZE, WINDOW_BLOCKS, blockCount, blockLength } from '../wire.js';
+import { AHEAD_BLOCKS, BLOCK_SIZE, WINDOW_BLOCKS, blockCount, blockLength } from '../wire.js';
 import { WantGate } from './guards.js';
 import { IllegalTransition } from './receive-file.js';
 import { ENDED_STATES, FRAME_STATES, SEND_TRANSITIONS, SendReason, SendState } from './send-state.js';
@@ -26,7 +35,7 @@ export const GONE_AFTER_SILENCE_MS = 3000;
 /**
  * @typedef {{f: number, fromBlock: number, chain: string|null, nextBlock: number, started: boolean}} QueuedFile
  * @typedef {{op: 'start', f: number, fromBlock: number, chain: string|null}
- *   | {op: 'block', f: number, index: number}
+ *   | {op: 'block', f: number, index: number, again?: boolean}
  *   | {op: 'eof', f: number}} SendStep
  */
 
@@ -55,8 +64,14 @@ export class SendSession {
     /** @type {{f: number, reason: string, path: string}[]} files the receiver could not keep */
     this.failures = [];
     this.wantGate = new WantGate(nowMs);
-    /** @type {Map<number, number>} file -> its blocks sent and not yet acknowledged */
-    this.unackedBlocks = new Map();
+    /** @type {Map<number, Set<number>>} file -> its blocks sent and not yet acknowledged */
+    this.unacked = new Map();
+    /** @type {Set<number>} files with a block acknowledged in this plan (their start is in) */
+    this.ackedFiles = new Set();
+    /** @type {{f: number, index: number}[]} blocks a lost lane handed back: they go out first */
+    this.again = [];
+    /** peer connections the receiver takes (its want's `lanes`; 1: the first only) */
+    this.lanesTaken = 1;
   }
 
   /** Move to `to`, or IllegalTransition if the table forbids it. */
@@ -164,8 +179,9 @@ export class SendSession {
    * one waits for the gate (call `due` then; null: a timer is already asked for).
    * @param {{f: number, from: number, chain: string|null}[]} entries @param {number[]} sizesBytes
    */
-  want(entries, sizesBytes, nowMs) {
+  want(entries, sizesBytes, nowMs, lanes = 1) {
     if (!this.takesFrames) return { plan: false, retryInMs: null };
+    this.lanesTaken = lanes;
     const { act, retryInMs } = this.wantGate.offer(entries, nowMs);
     if (!act) return { plan: false, retryInMs };
     this.plan(act, sizesBytes, nowMs);
@@ -185,7 +201,9 @@ export class SendSession {
   plan(entries, sizesBytes, nowMs) {
     this.halt();
     this.inflightBlocks = 0;
-    this.unackedBlocks = new Map();
+    this.unacked = new Map();
+    this.ackedFiles = new Set();
+    this.again = [];
     this.queue = entries
       .filter((w) => w.f < sizesBytes.length)
       .map((w) => ({
@@ -208,18 +226,27 @@ export class SendSession {
   }
 
   /**
-   * An ack of block `index` of file `f`. Counts only for a file with a block in flight (so a
-   * replayed or invented ack neither opens the window nor moves the progress); returns
-   * whether it counted (then the window may open).
+   * An ack of block `index` of file `f`. Counts only for a block in flight (so a replayed or
+   * invented ack neither opens the window nor moves the progress); returns whether it
+   * counted (then the window may open).
    */
   ack(f, index, sizesBytes, nowMs) {
-    const unacked = this.unackedBlocks.get(f) ?? 0;
-    if (!this.takesFrames || unacked === 0 || index >= blockCount(sizesBytes[f] ?? 0)) return false;
-    this.unackedBlocks.set(f, unacked - 1);
+    const unacked = this.unacked.get(f);
+    if (!this.takesFrames || !unacked?.delete(index)) return false;
     this.inflightBlocks--;
+    this.ackedFiles.add(f);
     this.lastAckAtMs = nowMs;
     this.doneBytes = Math.min(this.wantedBytes, this.doneBytes + blockLength(sizesBytes[f], index));
     return true;
+  }
+
+  /** A lane closed with these blocks in flight on it: they go out again (first). */
+  laneLost(blocks) {
+    for (const { f, index } of blocks) {
+      if (!this.unacked.get(f)?.delete(index)) continue; // acknowledged meanwhile, or another plan's
+      this.inflightBlocks--;
+      this.again.push({ f, index });
+    }
   }
 
   /** It could not keep file `f` (`reason`: the wire's fail reason); `path` for the view. */
@@ -244,17 +271,27 @@ export class SendSession {
 
   // --- the send loop's steps --------------------------------------------------------------
 
-  /** Whether another block may go out now. */
-  windowOpen(bufferedAmountBytes) {
-    return this.inflightBlocks < WINDOW_BLOCKS && bufferedAmountBytes <= HIGH_WATER_BYTES;
+  /**
+   * Whether another block may go out now: over one lane, `bufferedAmountBytes` is its
+   * channel's; over several, `lanes` is their number (chooseLane then looks at each one).
+   */
+  windowOpen(bufferedAmountBytes, lanes = 1) {
+    if (this.inflightBlocks >= WINDOW_BLOCKS * lanes) return false;
+    if (lanes === 1) return bufferedAmountBytes <= HIGH_WATER_BYTES;
+    const step = this.next(null);
+    if (step?.op !== 'block') return true;
+    let lowest = Infinity;
+    for (const index of this.unacked.get(step.f) ?? []) lowest = Math.min(lowest, index);
+    return step.index < lowest + AHEAD_BLOCKS;
   }
 
-  /** @param {number[]} sizesBytes @returns {SendStep|null} what to do next (null: nothing left) */
+  /** @param {number[]|null} sizesBytes @returns {SendStep|null} what to do next (null: nothing left) */
   next(sizesBytes) {
+    if (this.again.length) return { op: 'block', ...this.again[0], again: true };
     const item = this.queue[0];
     if (!item) return null;
     if (!item.started) return { op: 'start', f: item.f, fromBlock: item.fromBlock, chain: item.chain };
-    if (item.nextBlock >= blockCount(sizesBytes[item.f])) return { op: 'eof', f: item.f };
+    if (sizesBytes && item.nextBlock >= blockCount(sizesBytes[item.f])) return { op: 'eof', f: item.f };
     return { op: 'block', f: item.f, index: item.nextBlock };
   }
 
@@ -273,16 +310,24 @@ export class SendSession {
     return item.fromBlock;
   }
 
-  blockSent(lengthBytes) {
-    const { f } = this.queue[0];
-    this.unackedBlocks.set(f, (this.unackedBlocks.get(f) ?? 0) + 1);
-    this.queue[0].nextBlock++;
+  /** The block `next` named went out (`step`: that step; without it, the head file's). */
+  blockSent(lengthBytes, step = null) {
+    let f, index;
+    if (step?.again) {
+      ({ f, index } = this.again.shift());
+    } else {
+      f = this.queue[0].f;
+      index = this.queue[0].nextBlock++;
+    }
+    let unacked = this.unacked.get(f);
+    if (!unacked) this.unacked.set(f, (unacked = new Set()));
+    unacked.add(index);
     this.sentBytes += lengthBytes;
     this.inflightBlocks++;
   }
 
   eofSent() {
-    this.queue.shift(); // acks of its last blocks may still come: unackedBlocks knows them
+    this.queue.shift(); // acks of its last blocks may still come: `unacked` knows them
   }
 
   /** The files to send are not added again yet (after the sender's reload). */
