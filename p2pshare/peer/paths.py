@@ -208,13 +208,27 @@ def portable_unique_paths(paths: Sequence[str], taken: Sequence[str] = ()) -> li
         parts = key.split("/")
         return any("/".join(parts[: n + 1]) in used for n in range(len(parts) - 1))
 
+    def free_folders(path: str) -> str:
+        # A folder of `path` that is a file already offered gets a number ("dir (2)/x").
+        parts = path.split("/")
+        for k in range(len(parts) - 1):
+            if collision_key("/".join(parts[: k + 1])) not in used:
+                continue
+            name, m = parts[k], 2
+            while collision_key("/".join(parts[: k + 1])) in used:
+                parts[k] = f"{name} ({m})"
+                m += 1
+        return "/".join(parts)
+
     out: list[str] = []
-    for base in portable:
+    for chosen in portable:
+        base = free_folders(chosen)
         path, n = base, 2
         while clashes(path):
             slash, dot = base.rfind("/") + 1, base.rfind(".")
             path = f"{base[:dot]} ({n}){base[dot:]}" if dot > slash else f"{base} ({n})"
             n += 1
         used.add(collision_key(path))
+        folders.update(_folders_of(path))
         out.append(path)
     return out

@@ -536,7 +536,12 @@ PORTABLE = [
 UNIQUE = [
     (["a.txt", "A.TXT", "a.txt"], []),
     (["a", "a/b"], []),
-    (["dir", "new"], ["dir/x", "new"]),  # (["dir/x"], ["dir"]) never ends: see the report
+    (["dir", "new"], ["dir/x", "new"]),
+    # a folder whose name is a file already offered is numbered itself, the same for siblings
+    (["dir/x", "dir/y"], ["dir"]),
+    (["dir/x"], ["dir", "DIR (2)"]),
+    (["a/b/c"], ["a/b"]),
+    (["dir/x", "dir (2)"], ["dir"]),
     (["noext", "noext", ".hidden", ".hidden"], []),
 ]
 

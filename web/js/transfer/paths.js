@@ -170,7 +170,18 @@ export function portableUniquePaths(paths, taken = []) {
     const parts = key.split('/');
     return parts.slice(1).some((_, n) => used.has(parts.slice(0, n + 1).join('/')));
   };
-  return portable.map((base) => {
+  /** A folder of `path` that is a file already offered gets a number itself ("dir (2)/x"). */
+  const freeFolders = (path) => {
+    const parts = path.split('/');
+    for (let k = 0; k < parts.length - 1; k++) {
+      if (!used.has(collisionKey(parts.slice(0, k + 1).join('/')))) continue;
+      const name = parts[k];
+      for (let m = 2; used.has(collisionKey([...parts.slice(0, k), parts[k]].join('/'))); m++) parts[k] = `${name} (${m})`;
+    }
+    return parts.join('/');
+  };
+  return portable.map((chosen) => {
+    const base = freeFolders(chosen);
     let path = base;
     for (let n = 2; clashes(path); n++) {
       const slash = base.lastIndexOf('/') + 1;
@@ -178,6 +189,7 @@ export function portableUniquePaths(paths, taken = []) {
       path = dot > slash ? `${base.slice(0, dot)} (${n})${base.slice(dot)}` : `${base} (${n})`;
     }
     used.add(collisionKey(path));
+    addFolders(path);
     return path;
   });
 }
