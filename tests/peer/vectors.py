@@ -311,8 +311,11 @@ REFUSED_FRAMES: list[tuple[str, str]] = [
     ('{"t":1}', ""),
     ("{}", ""),
     ('{"t":"nope"}', ""),
-    # Not here: {"t":"__proto__"} and {"t":"toString"}: wire.js looks the type up on a plain
-    # object, so it throws a TypeError on the first and accepts the second (see the report).
+    # names an object has from its prototype (wire.js once found Object.prototype's)
+    ('{"t":"__proto__"}', ""),
+    ('{"t":"toString"}', ""),
+    ('{"t":"constructor","files":[]}', ""),
+    ('{"t":"hasOwnProperty"}', ""),
     ('{"t":"hello","protocol":"p2pshare-transfer/2"}', "hello"),
     ('{"t":"hello"}', "hello"),
     ('{"t":"manifest","id":"x","blockSize":65536,"files":[]}', "manifest"),

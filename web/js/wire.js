@@ -127,7 +127,8 @@ export function parseControl(text) {
   if (!message || typeof message !== 'object' || typeof message.t !== 'string') {
     throw new WireError('control frame without a type');
   }
-  const validate = VALIDATORS[message.t];
+  // Own keys only: "toString" or "__proto__" would find Object.prototype's.
+  const validate = Object.hasOwn(VALIDATORS, message.t) ? VALIDATORS[message.t] : null;
   if (!validate) throw new WireError(`unknown control frame type ${JSON.stringify(message.t).slice(0, 40)}`);
   let valid;
   try {
