@@ -1,15 +1,21 @@
 // Lanes, the shell: extra peer connections between the sender and one receiver (docs/
 // protocol.md, Lanes; when to open and close them is transfer/lanes.js's policy). Each lane
-// is a PeerLink (peer.js) of its own, negotiated by `lane` frames on the first lane's data
-// channel, which is already authenticated end to end (its DTLS fingerprints came in sealed,
-// signed signaling): the server sees nothing of it. Extra lanes carry blocks only.
+// is a PeerLink (peer.js) of its own, negotiated by `lane` frames on a second data channel
+// of the first lane's connection, `p2pshare-lanes`: that connection is already
+// authenticated end to end (its DTLS fingerprints came in sealed, signed signaling), so the
+// server sees nothing of it; and a channel of its own, because SCTP serves channels in turn
+// while the `p2pshare` channel may hold 4 MiB of blocks (2 s at 2 MB/s) ahead of an offer.
+// Extra lanes carry blocks only.
 //
 // SenderLanes (one per receiver) opens, drains and closes lanes and knows which blocks are in
 // flight on which, so that a lane lost hands them back; ReceiverLanes answers offers and
 // passes each lane's blocks and bytes on with the lane's number.
 
 import { PeerLink } from './peer.js';
-import { MAX_LANES, WireError, parseControl } from './wire.js';
+import { MAX_LANES, WireError, encodeControl, parseControl } from './wire.js';
+
+/** The label of the first lane's second channel, which carries the `lane` frames. */
+export const LANES_CHANNEL_LABEL = 'p2pshare-lanes';
 
 /** The first lane's round-trip time in ms (the selected ICE candidate pair), or null. */
 export async function roundTripMs(pc) {
@@ -33,12 +39,16 @@ export class SenderLanes {
   /**
    * @param {object} options
    * @param {RTCIceServer[]} options.iceServers
-   * @param {(message: object) => boolean} options.sendControl  on the first lane
+   * @param {() => RTCPeerConnection|null} options.firstPc  the first lane's connection
    * @param {() => void} options.wake  a lane opened or drained: the send loop looks again
    * @param {(blocks: {f: number, index: number}[]) => void} options.lost  blocks in flight on a lane lost
    */
-  constructor({ iceServers, sendControl, wake, lost }) {
-    Object.assign(this, { iceServers, sendControl, wake, lost });
+  constructor({ iceServers, firstPc, wake, lost }) {
+    Object.assign(this, { iceServers, firstPc, wake, lost });
+    /** @type {RTCDataChannel|null} the `lane` frames' channel (made with the first lane) */
+    this.signals = null;
+    /** @type {string[]} frames waiting for it to open */
+    this.waiting = [];
     /** @type {Map<number, {link: PeerLink, open: boolean, draining: boolean}>} */
     this.lanes = new Map();
     /** @type {Map<string, number>} block in flight on an extra lane -> the lane */
@@ -68,7 +78,7 @@ export class SenderLanes {
     const link = new PeerLink({
       role: 'offerer',
       iceServers: this.iceServers,
-      signal: (body, sid) => this.sendControl({ t: 'lane', n, sid, s: body }),
+      signal: (body, sid) => this.sendSignal({ t: 'lane', n, sid, s: body }),
     });
     const lane = { link, open: false, draining: false };
     this.lanes.set(n, lane);
@@ -84,6 +94,27 @@ export class SenderLanes {
       console.warn('lane offer failed', error);
       this.laneLost(n, lane);
     });
+  }
+
+  /** A `lane` frame to the receiver, on the lanes' channel (opened at the first). */
+  sendSignal(message) {
+    if (!this.signals || this.signals.readyState === 'closed' || this.signals.readyState === 'closing') {
+      const pc = this.firstPc();
+      if (!pc) return;
+      const channel = pc.createDataChannel(LANES_CHANNEL_LABEL, { ordered: true });
+      this.signals = channel;
+      this.waiting = [];
+      channel.onopen = () => {
+        for (const text of this.waiting.splice(0)) channel.send(text);
+      };
+      channel.onmessage = (event) => {
+        const frame = laneFrame(event.data);
+        if (frame && channel === this.signals) this.onLane(frame);
+      };
+    }
+    const text = encodeControl(message);
+    if (this.signals.readyState === 'open') this.signals.send(text);
+    else this.waiting.push(text);
   }
 
   /** Close the newest lane once its blocks are acknowledged (no block is sent twice). */
@@ -147,26 +178,60 @@ export class SenderLanes {
     this.wake();
   }
 
-  /** A new plan (its blocks are new) or the end: every extra lane goes. */
+  /** The end, or the first lane lost: every extra lane goes (and the lanes' channel). */
   closeAll() {
     for (const lane of this.lanes.values()) lane.link.close();
     this.lanes.clear();
     this.laneOfBlock.clear();
+    this.signals?.close();
+    this.signals = null;
   }
+}
+
+/** A `lane` frame from the lanes' channel, validated (anything else there: null, and a warning). */
+function laneFrame(data) {
+  try {
+    const frame = typeof data === 'string' ? parseControl(data) : null;
+    if (frame?.t === 'lane') return frame;
+    console.warn('the lanes channel carries lane frames only');
+  } catch (error) {
+    if (!(error instanceof WireError)) throw error;
+    console.warn('bad lane frame', error.message);
+  }
+  return null;
 }
 
 export class ReceiverLanes {
   /**
    * @param {object} options
    * @param {RTCIceServer[]} options.iceServers
-   * @param {(message: object) => boolean} options.sendControl  on the first lane
    * @param {{block: (message: object, n: number) => void, bytes: (buffer: ArrayBuffer, n: number) => void,
    *   closed: (n: number) => void}} options.handlers
    */
-  constructor({ iceServers, sendControl, handlers }) {
-    Object.assign(this, { iceServers, sendControl, handlers });
+  constructor({ iceServers, handlers }) {
+    Object.assign(this, { iceServers, handlers });
     /** @type {Map<number, PeerLink>} */
     this.links = new Map();
+    /** @type {RTCDataChannel|null} the sender's lanes' channel */
+    this.signals = null;
+  }
+
+  /** A channel the sender opened beside the first: the lanes' channel, or ignored. */
+  adoptChannel(channel) {
+    if (channel.label !== LANES_CHANNEL_LABEL) {
+      channel.close();
+      return;
+    }
+    this.signals?.close();
+    this.signals = channel;
+    channel.onmessage = (event) => {
+      const frame = laneFrame(event.data);
+      if (frame && channel === this.signals) this.onLane(frame);
+    };
+  }
+
+  sendSignal(message) {
+    if (this.signals?.readyState === 'open') this.signals.send(encodeControl(message));
   }
 
   get count() {
@@ -187,7 +252,7 @@ export class ReceiverLanes {
     const link = new PeerLink({
       role: 'answerer',
       iceServers: this.iceServers,
-      signal: (body, sid) => this.sendControl({ t: 'lane', n, sid, s: body }),
+      signal: (body, sid) => this.sendSignal({ t: 'lane', n, sid, s: body }),
     });
     this.links.set(n, link);
     link.addEventListener('channel', (event) => {
@@ -225,6 +290,8 @@ export class ReceiverLanes {
 
   closeAll() {
     for (const n of [...this.links.keys()]) this.close(n);
+    this.signals?.close();
+    this.signals = null;
   }
 }
 
@@ -237,7 +304,6 @@ export function receiverLanes(rc, iceServers) {
   rc.stallWatch = setInterval(() => rc.stream.stalled(performance.now()) && rc.resync({ quiet: true }), 1000);
   return new ReceiverLanes({
     iceServers,
-    sendControl: (message) => rc.send(message),
     handlers: {
       block: (message, n) => rc.stream.onBlock(message, n),
       bytes: (buffer, n) => rc.stream.onBytes(buffer, n),

@@ -7,7 +7,8 @@
 // sids (`offerExtra` adds fields to them); the answerer (receiver) takes offers and asks for
 // repairs (`askRepair`). Handlers (all optional): open(channel), lost(), control(message),
 // bytes(ArrayBuffer), badFrame(WireError), drained() (bufferedamountlow), awayLost() (the
-// connection died while the other side was out of the room).
+// connection died while the other side was out of the room), extraChannel(RTCDataChannel)
+// (one the other side opened beside the `p2pshare` channel).
 
 import { PeerLink } from './peer.js';
 import { Repair, RepairPolicy } from './transfer/repair.js';
@@ -111,6 +112,11 @@ export class PeerSession {
     this.link = link;
     link.addEventListener('channel', (event) => this.onChannel(link, event.detail));
     link.addEventListener('channel-closed', () => this.onChannelClosed(link));
+    link.addEventListener('extra-channel', (event) => {
+      if (link !== this.link) return;
+      if (this.handlers.extraChannel) this.handlers.extraChannel(event.detail);
+      else event.detail.close(); // a role that takes none
+    });
     link.addEventListener('failed', () => {
       if (link !== this.link || this.closed) return;
       if (!this.isPresent()) {

@@ -8,7 +8,8 @@
 //
 // The signaling transport is injected (`signal(body, sid)`), sealed by the caller.
 // Events: 'channel' (detail: RTCDataChannel, open), 'channel-closed', 'state' (detail:
-// RTCPeerConnectionState), 'failed' (ICE gave up on this path).
+// RTCPeerConnectionState), 'failed' (ICE gave up on this path), 'extra-channel' (detail: a
+// channel the other side opened with another label: lanes.js's signaling channel).
 
 const CHANNEL_LABEL = 'p2pshare';
 const DISCONNECTED_GRACE_MS = 4000;
@@ -162,7 +163,9 @@ export class PeerLink extends EventTarget {
       this.dispatchEvent(new CustomEvent('state', { detail: state }));
     };
     pc.ondatachannel = (event) => {
-      if (pc === this.pc && event.channel.label === CHANNEL_LABEL) this.adoptChannel(event.channel);
+      if (pc !== this.pc) return;
+      if (event.channel.label === CHANNEL_LABEL) this.adoptChannel(event.channel);
+      else this.dispatchEvent(new CustomEvent('extra-channel', { detail: event.channel }));
     };
   }
 

@@ -88,6 +88,7 @@ export class ReceiverController extends EventTarget {
         control: (message) => this.onControl(message),
         bytes: (buffer) => this.onBytes(buffer),
         badFrame: (error) => this.onBadFrame(error),
+        extraChannel: (channel) => this.lanes.adoptChannel(channel),
       },
     });
     this.lanes = receiverLanes(this, iceServers);
@@ -178,9 +179,7 @@ export class ReceiverController extends EventTarget {
       case 'eof':
         this.stream.onEof(message);
         break;
-      case 'lane':
-        this.lanes.onLane(message);
-        break;
+
       case 'cancel':
         endBySender(this, message.reason);
         break;

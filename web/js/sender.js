@@ -19,6 +19,9 @@ import { PROTOCOL } from './wire.js';
 
 /** @typedef {import('./shared-files.js').SharedFile} SharedFile */
 
+/** How often the lane policy looks (its measurements last transfer/lanes.js's PROBE_MS). */
+const LANE_TICK_MS = 250;
+
 /** Everything the sender knows about one receiver. */
 class Receiver {
   constructor(peer, nowMs) {
@@ -66,11 +69,11 @@ export class SenderController extends EventTarget {
     listenToRoom(this);
     // A receiver that left and went silent is gone before WebRTC notices (up to half a minute).
     this.reaper = setInterval(() => {
-      for (const r of this.receivers.values()) {
-        if (r.session.checkVanished(Date.now())) this.closeLink(r);
-        else this.tickLanes(r);
-      }
+      for (const r of this.receivers.values()) if (r.session.checkVanished(Date.now())) this.closeLink(r);
     }, 1000);
+    this.laneTicker = setInterval(() => {
+      for (const r of this.receivers.values()) this.tickLanes(r);
+    }, LANE_TICK_MS);
   }
 
   async init() {
@@ -141,7 +144,7 @@ export class SenderController extends EventTarget {
     r.link.sid = r.lastSid;
     r.lanes ??= new SenderLanes({
       iceServers: this.iceServers,
-      sendControl: (message) => r.link?.send(message) ?? false,
+      firstPc: () => r.link?.link?.pc ?? null,
       wake: () => r.wake(),
       lost: (blocks) => r.session.laneLost(blocks),
     });
@@ -149,7 +152,7 @@ export class SenderController extends EventTarget {
   }
 
   /**
-   * Once a second while it transfers: the lane policy (transfer/lanes.js) looks at the
+   * Every LANE_TICK_MS while it transfers: the lane policy (transfer/lanes.js) looks at the
    * throughput and the first lane's round trip; extra lanes go when the transfer does.
    */
   tickLanes(r) {
@@ -167,7 +170,7 @@ export class SenderController extends EventTarget {
       if (rtt !== null) r.rttMs = rtt;
     });
     if (!r.lanePolicy) return;
-    const action = r.lanePolicy.tick({
+    const step = r.lanePolicy.tick({
       nowMs: Date.now(),
       ackedBytes: session.doneBytes,
       rttMs: r.rttMs,
@@ -175,9 +178,11 @@ export class SenderController extends EventTarget {
       lanesOpening: lanes.openingCount,
       remainingBytes: session.wantedBytes - session.doneBytes,
     });
-    if (action === LaneAction.ADD) lanes.add();
-    else if (action === LaneAction.REMOVE) lanes.removeOne();
-    if (action !== LaneAction.NONE) this.changed();
+    for (let n = 0; n < step.lanes; n++) {
+      if (step.action === LaneAction.ADD) lanes.add();
+      else lanes.removeOne();
+    }
+    if (step.lanes) this.changed();
   }
 
   onChannel(r) {
@@ -206,9 +211,7 @@ export class SenderController extends EventTarget {
           this.throttle.poke();
         }
         break;
-      case 'lane':
-        r.lanes?.onLane(message);
-        break;
+
       case 'fail':
         session.receiverFailed(message.f, message.reason, this.shared.files[message.f]?.info.path ?? '');
         this.changed();
@@ -292,6 +295,7 @@ export class SenderController extends EventTarget {
   async stopSharing() {
     this.stopped = true;
     clearInterval(this.reaper);
+    clearInterval(this.laneTicker);
     const byes = [];
     for (const r of this.receivers.values()) {
       if (r.status !== SendState.CANCELLED && r.status !== SendState.DONE) byes.push(this.sendBye(r, 'stopped'));

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { LONG_RTT_MS, LaneAction, LanePolicy, MIN_REMAINING_BYTES, PROBE_MS, chooseLane } from '../js/transfer/lanes.js';
+import { LANE_STEPS, LONG_RTT_MS, LaneAction, LanePolicy, MIN_REMAINING_BYTES, PROBE_MS, chooseLane } from '../js/transfer/lanes.js';
 import { FileState, ReceiveFile, SenderViolation } from '../js/transfer/receive-file.js';
 import { HIGH_WATER_BYTES, SendSession } from '../js/transfer/send-session.js';
 import { AHEAD_BLOCKS, BLOCK_SIZE, MAX_LANES, WINDOW_BLOCKS, parseControl } from '../js/wire.js';
@@ -169,38 +169,46 @@ test('chooseLane: the least buffered lane under the high-water mark, only the fi
   assert.equal(chooseLane([{ n: 0, bufferedBytes: HIGH_WATER_BYTES + 1 }, { n: 1, bufferedBytes: HIGH_WATER_BYTES + 1 }], true), null);
 });
 
-/** Drive the policy: every PROBE_MS, `rateFor(lanes)` bytes/s arrive; it opens lanes at once. */
+/** Drive the policy: every PROBE_MS, `rateFor(lanes)` bytes/s arrive; lanes open at once. */
 function drive(policy, { rttMs, rateFor, remainingBytes = 1e12, rounds = 12 }) {
   let lanes = 1;
   let acked = 0;
   let now = 0;
-  const actions = [];
+  const steps = [];
   for (let round = 0; round < rounds; round++) {
     now += PROBE_MS;
     acked += (rateFor(lanes) * PROBE_MS) / 1000;
-    const action = policy.tick({ nowMs: now, ackedBytes: acked, rttMs, lanesOpen: lanes, lanesOpening: 0, remainingBytes });
-    actions.push(action);
-    if (action === LaneAction.ADD) lanes++;
-    if (action === LaneAction.REMOVE) lanes--;
-    if (action !== LaneAction.NONE) policy.tick({ nowMs: now, ackedBytes: acked, rttMs, lanesOpen: lanes, lanesOpening: 0, remainingBytes });
+    const step = policy.tick({ nowMs: now, ackedBytes: acked, rttMs, lanesOpen: lanes, lanesOpening: 0, remainingBytes });
+    if (step.action === LaneAction.NONE) continue;
+    steps.push(`${step.action} ${step.lanes}`);
+    lanes += step.action === LaneAction.ADD ? step.lanes : -step.lanes;
+    policy.tick({ nowMs: now, ackedBytes: acked, rttMs, lanesOpen: lanes, lanesOpening: 0, remainingBytes });
   }
-  return { lanes, actions };
+  return { lanes, steps };
 }
 
 test('on a short round trip (loopback, a LAN) no lane is ever opened', () => {
   const policy = new LanePolicy(MAX_LANES, 0);
-  const { lanes, actions } = drive(policy, { rttMs: 0.2, rateFor: () => 30e6 });
+  const { lanes, steps } = drive(policy, { rttMs: 0.2, rateFor: () => 30e6 });
   assert.equal(lanes, 1);
-  assert.ok(actions.every((a) => a === LaneAction.NONE));
+  assert.deepEqual(steps, []);
   assert.ok(LONG_RTT_MS > 1);
 });
 
-test('on a long link lanes are added while they help, and the one that did not is closed', () => {
-  // Throughput grows with lanes up to 3, then stays flat.
-  const policy = new LanePolicy(MAX_LANES, 0);
-  const { lanes, actions } = drive(policy, { rttMs: 40, rateFor: (n) => 2e6 * Math.min(n, 3) });
-  assert.equal(lanes, 3);
-  assert.deepEqual(actions.filter((a) => a !== LaneAction.NONE), [LaneAction.ADD, LaneAction.ADD, LaneAction.ADD, LaneAction.REMOVE]);
+test('on a long link lanes step up (1, 4, the limit) while they help, and the step that did not is undone', () => {
+  assert.deepEqual(LANE_STEPS, [1, 4, MAX_LANES]);
+  // Throughput grows with lanes up to 4, then stays flat: back to 4.
+  const flat = drive(new LanePolicy(MAX_LANES, 0), { rttMs: 40, rateFor: (n) => 2e6 * Math.min(n, 4) });
+  assert.deepEqual(flat.steps, ['add 3', `add ${MAX_LANES - 4}`, `remove ${MAX_LANES - 4}`]);
+  assert.equal(flat.lanes, 4);
+  // More lanes never help (the link, not the congestion window, is the limit): back to 1.
+  const bound = drive(new LanePolicy(MAX_LANES, 0), { rttMs: 40, rateFor: () => 12e6 });
+  assert.deepEqual(bound.steps, ['add 3', 'remove 3']);
+  assert.equal(bound.lanes, 1);
+  // Grows all the way.
+  const growing = drive(new LanePolicy(MAX_LANES, 0), { rttMs: 100, rateFor: (n) => 1e6 * n });
+  assert.deepEqual(growing.steps, ['add 3', `add ${MAX_LANES - 4}`]);
+  assert.equal(growing.lanes, MAX_LANES);
 });
 
 test('lanes stop at what the receiver takes, and none open with little left to send', () => {
