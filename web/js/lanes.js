@@ -8,8 +8,8 @@
 // Extra lanes carry blocks only.
 //
 // SenderLanes (one per receiver) opens, drains and closes lanes and knows which blocks are in
-// flight on which, so that a lane lost hands them back; ReceiverLanes answers offers and
-// passes each lane's blocks and bytes on with the lane's number.
+// flight on which, so that a lane lost hands them back; ReceiverLanes (receive-lanes.js)
+// answers offers and passes each lane's blocks and bytes on with the lane's number.
 
 import { PeerLink } from './peer.js';
 import { MAX_LANES, WireError, encodeControl, parseControl } from './wire.js';
@@ -90,6 +90,7 @@ export class SenderLanes {
     });
     link.addEventListener('channel-closed', () => this.laneLost(n, lane));
     link.addEventListener('failed', () => this.laneLost(n, lane));
+    link.addEventListener('extra-channel', (event) => event.detail.close()); // lanes carry one
     link.connect(++this.sid).catch((error) => {
       console.warn('lane offer failed', error);
       this.laneLost(n, lane);
@@ -178,18 +179,25 @@ export class SenderLanes {
     this.wake();
   }
 
-  /** The end, or the first lane lost: every extra lane goes (and the lanes' channel). */
-  closeAll() {
-    for (const lane of this.lanes.values()) lane.link.close();
-    this.lanes.clear();
+  /** A new plan: blocks in flight are the old plan's; lanes being drained go now. */
+  newPlan() {
     this.laneOfBlock.clear();
+    for (const [n, lane] of this.lanes) if (lane.draining) this.closeIfDrained(n, lane);
+  }
+
+  /**
+   * Nothing left to send, or the first lane lost: every extra lane goes (and the lanes'
+   * channel); blocks still in flight on them are handed back.
+   */
+  closeAll() {
+    for (const [n, lane] of [...this.lanes]) this.laneLost(n, lane);
     this.signals?.close();
     this.signals = null;
   }
 }
 
 /** A `lane` frame from the lanes' channel, validated (anything else there: null, and a warning). */
-function laneFrame(data) {
+export function laneFrame(data) {
   try {
     const frame = typeof data === 'string' ? parseControl(data) : null;
     if (frame?.t === 'lane') return frame;
@@ -199,115 +207,4 @@ function laneFrame(data) {
     console.warn('bad lane frame', error.message);
   }
   return null;
-}
-
-export class ReceiverLanes {
-  /**
-   * @param {object} options
-   * @param {RTCIceServer[]} options.iceServers
-   * @param {{block: (message: object, n: number) => void, bytes: (buffer: ArrayBuffer, n: number) => void,
-   *   closed: (n: number) => void}} options.handlers
-   */
-  constructor({ iceServers, handlers }) {
-    Object.assign(this, { iceServers, handlers });
-    /** @type {Map<number, PeerLink>} */
-    this.links = new Map();
-    /** @type {RTCDataChannel|null} the sender's lanes' channel */
-    this.signals = null;
-  }
-
-  /** A channel the sender opened beside the first: the lanes' channel, or ignored. */
-  adoptChannel(channel) {
-    if (channel.label !== LANES_CHANNEL_LABEL) {
-      channel.close();
-      return;
-    }
-    this.signals?.close();
-    this.signals = channel;
-    channel.onmessage = (event) => {
-      const frame = laneFrame(event.data);
-      if (frame && channel === this.signals) this.onLane(frame);
-    };
-  }
-
-  sendSignal(message) {
-    if (this.signals?.readyState === 'open') this.signals.send(encodeControl(message));
-  }
-
-  get count() {
-    return this.links.size;
-  }
-
-  /** A `lane` frame from the sender: an offer opens (or replaces) lane `n`. */
-  onLane({ n, sid, s }) {
-    let link = this.links.get(n);
-    if (s.k === 'offer' && (!link || s.fresh !== false)) {
-      this.close(n);
-      link = this.open(n);
-    }
-    link?.onSignal(s, sid).catch((error) => console.warn('lane signal failed', error));
-  }
-
-  open(n) {
-    const link = new PeerLink({
-      role: 'answerer',
-      iceServers: this.iceServers,
-      signal: (body, sid) => this.sendSignal({ t: 'lane', n, sid, s: body }),
-    });
-    this.links.set(n, link);
-    link.addEventListener('channel', (event) => {
-      event.detail.onmessage = (message) => {
-        if (this.links.get(n) !== link) return;
-        if (typeof message.data !== 'string') {
-          this.handlers.bytes(message.data, n);
-          return;
-        }
-        try {
-          const control = parseControl(message.data);
-          if (control.t === 'block') this.handlers.block(control, n);
-          else console.warn(`lane ${n}: ${control.t} frame ignored (lanes carry blocks only)`);
-        } catch (error) {
-          if (!(error instanceof WireError)) throw error;
-          console.warn(`lane ${n}: bad control frame`, error.message);
-        }
-      };
-    });
-    const lost = () => {
-      if (this.links.get(n) === link) this.close(n);
-    };
-    link.addEventListener('channel-closed', lost);
-    link.addEventListener('failed', lost);
-    return link;
-  }
-
-  close(n) {
-    const link = this.links.get(n);
-    if (!link) return;
-    this.links.delete(n);
-    link.close();
-    this.handlers.closed(n);
-  }
-
-  closeAll() {
-    for (const n of [...this.links.keys()]) this.close(n);
-    this.signals?.close();
-    this.signals = null;
-  }
-}
-
-/**
- * The receiving page's lanes, wired to its stream (receive-stream.js), and the watch for a
- * stall: bytes expected and none for a while (a block lost with a lane) asks again.
- * @param {import('./receiver.js').ReceiverController} rc @param {RTCIceServer[]} iceServers
- */
-export function receiverLanes(rc, iceServers) {
-  rc.stallWatch = setInterval(() => rc.stream.stalled(performance.now()) && rc.resync({ quiet: true }), 1000);
-  return new ReceiverLanes({
-    iceServers,
-    handlers: {
-      block: (message, n) => rc.stream.onBlock(message, n),
-      bytes: (buffer, n) => rc.stream.onBytes(buffer, n),
-      closed: (n) => rc.stream.laneClosed(n),
-    },
-  });
 }

@@ -29,6 +29,7 @@ import { FileState, ReceiveFile } from './transfer/receive-file.js';
  * @property {boolean} delivering a hand-over is under way (the transfer is not done before it ends)
  * @property {string} error
  * @property {number} badBlocks
+ * @property {number} claimedBlock  the `from` of our latest want for it (-1: none yet)
  */
 
 /**
@@ -57,6 +58,7 @@ export async function incomingFile(info, saved = {}) {
     opened: false,
     openSeq: 0,
     expectFrom: 0,
+    claimedBlock: -1,
     delivered: Boolean(saved.delivered),
     delivering: false,
     error: '',

@@ -9,8 +9,10 @@
 //
 // Blocks come on the first lane and, when the sender opened them, on others (lanes.js); each
 // lane carries whole blocks, so each has its own block in progress (`lanes`, by lane number).
-// A block the engine skips (a copy of one held, or from before a resync) is counted and
-// dropped; a held one's copy is acknowledged again, so the sender's window cannot stall on it.
+// A block the engine skips (a copy of one it has, or from before a resync) is counted and
+// dropped; a copy of a verified one is acknowledged again, so the sender's window cannot
+// stall on it. A block whose bytes will not all come (its lane closed, a resync, a copy on
+// another lane took over) is dropped from the sink worker too.
 
 import { SinkClient } from './sink.js';
 import { BLOCK_SIZE } from './wire.js';
@@ -21,7 +23,7 @@ export const MAX_BAD_BLOCKS = 3;
 /** No file byte for this long while one is expected: ask again (a lost lane, a lost block). */
 export const STALL_MS = 8000;
 
-/** @typedef {{f: number, index: number, len: number, gotBytes: number, engine: boolean, write: boolean, ackHeld: boolean}} LaneBlock */
+/** @typedef {{f: number, index: number, len: number, gotBytes: number, engine: boolean, write: boolean, ackAgain: boolean}} LaneBlock */
 
 export class ReceiveStream {
   constructor(host) {
@@ -41,7 +43,7 @@ export class ReceiveStream {
   /** A new want went out (or a new channel opened): forget what was in flight. */
   resynced() {
     this.awaitingStart = true;
-    this.dropInFlight();
+    this.dropInFlight(null);
   }
 
   /** A new channel opened: nothing is in flight on it yet. */
@@ -50,16 +52,29 @@ export class ReceiveStream {
     this.lanes.clear();
   }
 
-  /** Blocks coming now are from before a resync: their bytes are counted, never written. */
-  dropInFlight() {
-    for (const block of this.lanes.values()) Object.assign(block, { engine: false, write: false, ackHeld: false });
+  /**
+   * Blocks coming now of file `f` (null: of every file) are from before a resync or a start:
+   * their bytes are counted, never written.
+   */
+  dropInFlight(f) {
+    for (const block of this.lanes.values()) {
+      if (f === null || block.f === f) this.unwritten(block, { engine: false });
+    }
   }
 
-  /** Extra lane `lane` closed: the block it was carrying comes again (the sender resends it). */
+  /** This block's bytes go no further: the worker forgets what it has of it. */
+  unwritten(block, { engine = block.engine } = {}) {
+    if (block.write) this.sink?.post({ op: 'drop', seq: this.host.files[block.f]?.openSeq, id: block.f, index: block.index });
+    Object.assign(block, { engine, write: false, ackAgain: false });
+  }
+
+  /** Extra lane `lane` closed: the block it was carrying comes again (the sender sends it again). */
   laneClosed(lane) {
     const block = this.lanes.get(lane);
+    if (!block) return;
     this.lanes.delete(lane);
-    if (block?.engine) this.host.files[block.f]?.engine.laneLost(lane);
+    this.unwritten(block);
+    if (block.engine) this.host.files[block.f]?.engine.laneLost(lane);
   }
 
   /** Whether bytes are expected and none came for STALL_MS: time to ask again. */
@@ -105,13 +120,15 @@ export class ReceiveStream {
       return;
     }
     this.awaitingStart = false;
-    this.dropInFlight(); // the engine forgot them at its start
+    this.dropInFlight(f); // the engine forgot them at its start
     this.startedFile = f;
     this.lastBytesAtMs = performance.now();
     const fromBytes = Math.min(from * BLOCK_SIZE, file.info.size);
     file.expectFrom = fromBytes;
-    if (file.opened && fromBytes === file.from) {
-      file.engine.opened(file.from); // the worker holds exactly this: carry on
+    // The worker holds exactly this, or more that came while our claim was on its way (the
+    // sender accepted the claim: what we verified since is still good): carry on.
+    if (file.opened && (fromBytes === file.from || (from === file.claimedBlock && fromBytes < file.from))) {
+      file.engine.opened(file.from);
       this.host.changed();
       return;
     }
@@ -128,7 +145,7 @@ export class ReceiveStream {
   }
 
   onBlock({ f, i, len, h }, lane = 0) {
-    const block = { f, index: i, len, gotBytes: 0, engine: false, write: false, ackHeld: false };
+    const block = { f, index: i, len, gotBytes: 0, engine: false, write: false, ackAgain: false };
     const file = this.host.files[f];
     if (this.awaitingStart || !this.host.receiving || !file?.opened || file.engine.state !== FileState.RECEIVING) {
       if (lane > 0) this.lanes.set(lane, block); // skipped: its bytes follow on this lane
@@ -141,9 +158,13 @@ export class ReceiveStream {
       return;
     }
     const skip = file.engine.skipping(lane);
-    Object.assign(block, { engine: true, write: !skip, ackHeld: skip === 'held' });
+    Object.assign(block, { engine: true, write: !skip, ackAgain: skip === 'verified' });
+    if (!skip) {
+      // A copy on another lane took over from that one (the announce replaces it in the worker).
+      for (const other of this.lanes.values()) if (other.f === f && other.index === i && other.write) other.write = false;
+      this.sink.post({ op: 'block', seq: file.openSeq, id: f, index: i, len, expected: h });
+    }
     this.lanes.set(lane, block);
-    if (!skip) this.sink.post({ op: 'block', seq: file.openSeq, id: f, index: i, len, expected: h });
   }
 
   onBytes(buffer, lane = 0) {
@@ -158,6 +179,7 @@ export class ReceiveStream {
     }
     this.lastBytesAtMs = performance.now();
     const file = this.host.files[block.f];
+    if (block.engine && file.engine.state !== FileState.RECEIVING) this.unwritten(block, { engine: false }); // it failed meanwhile
     let complete;
     if (block.engine) {
       try {
@@ -172,7 +194,7 @@ export class ReceiveStream {
     }
     if (complete) this.lanes.delete(lane);
     if (!block.write) {
-      if (complete && block.ackHeld) this.host.send({ t: 'ack', f: block.f, i: block.index });
+      if (complete && block.ackAgain && !this.awaitingStart) this.host.send({ t: 'ack', f: block.f, i: block.index });
       return;
     }
     file.received += buffer.byteLength;
@@ -230,7 +252,7 @@ export class ReceiveStream {
     const { id, index, durable, from, state, chain } = reply;
     let complete;
     try {
-      complete = file.engine.blockVerified(from);
+      complete = file.engine.blockVerified(from, index);
     } catch (error) {
       if (!(error instanceof IllegalTransition)) throw error;
       this.host.fileFailed(file, id, `could not be written in order (${error.message})`, 'write-error');
@@ -241,7 +263,9 @@ export class ReceiveStream {
       file.saved = { from, state, chain };
       this.host.durable();
     }
-    this.host.send({ t: 'ack', f: id, i: index }); // if closed, the next want says where we are
+    // If closed, the next want says where we are; while a want is on its way, an ack could
+    // only match a block of the plan it replaces.
+    if (!this.awaitingStart) this.host.send({ t: 'ack', f: id, i: index });
     if (complete) this.verifyWhole(file, id);
     this.host.progress();
   }

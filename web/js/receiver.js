@@ -10,7 +10,7 @@
 // Events: 'change' (re-render), 'notice' (detail: {level, text}).
 
 import { deliverFile } from './delivery.js';
-import { receiverLanes } from './lanes.js';
+import { receiverLanes } from './receive-lanes.js';
 import { ChangeThrottle, PeerSession } from './peer-session.js';
 import { PersistQueue, forgetRoom, incomingFile, loadRoom, roomRecord, saveRoom } from './receive-store.js';
 import { SENDER_AWAY, endBySender, listenToRoom } from './receive-room.js';
@@ -92,6 +92,8 @@ export class ReceiverController extends EventTarget {
       },
     });
     this.lanes = receiverLanes(this, iceServers);
+    // Bytes expected and none for a while (a block lost with a lane): ask again.
+    this.stallWatch = setInterval(() => this.stream.stalled(performance.now()) && this.resync({ quiet: true }), 1000);
 
     listenToRoom(this);
   }
@@ -179,7 +181,6 @@ export class ReceiverController extends EventTarget {
       case 'eof':
         this.stream.onEof(message);
         break;
-
       case 'cancel':
         endBySender(this, message.reason);
         break;
@@ -247,7 +248,8 @@ export class ReceiverController extends EventTarget {
     this.files.forEach((file, f) => {
       if (file.engine.isFinal || file.engine.state === FileState.VERIFYING) return;
       // `from` is block-aligned, or the file's size once its last block is in.
-      wanted.push({ f, from: Math.ceil(file.from / BLOCK_SIZE), chain: file.from > 0 ? file.chain : null });
+      file.claimedBlock = Math.ceil(file.from / BLOCK_SIZE);
+      wanted.push({ f, from: file.claimedBlock, chain: file.from > 0 ? file.chain : null });
     });
     this.stream.resynced();
     if (!wanted.length) {

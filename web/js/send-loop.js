@@ -43,8 +43,9 @@ export async function sendLoop(r, channel, shared, stopped, generation) {
       const { f, index } = step;
       // Read and hash the block while the window is closed, not after it opens.
       if (ahead?.f !== f || ahead.index !== index) ahead = prepareBlock(fd, f, index);
-      const lane = await laneFor(r, channel, current, f);
+      const lane = await laneFor(r, channel, current, step);
       if (!current()) return 'superseded';
+      if (!session.isNext(step, sizes())) continue; // a lost lane handed blocks back: they go first
       const { bytes, hash } = await ahead.ready;
       ahead = null;
       const target = lane === 0 ? channel : r.lanes.channel(lane);
@@ -68,11 +69,11 @@ export async function sendLoop(r, channel, shared, stopped, generation) {
  * Wait until the session may have another block in flight and a lane may take it (acks,
  * bufferedamountlow and lanes opening wake it); the lane's number (0: the first).
  */
-function laneFor(r, channel, current, f) {
+function laneFor(r, channel, current, step) {
   const pick = () => {
     const loads = r.lanes.loads(channel);
-    if (!r.session.windowOpen(channel.bufferedAmount, loads.length)) return null;
-    return chooseLane(loads, r.session.ackedFiles.has(f));
+    if (!r.session.windowOpen(channel.bufferedAmount, loads.length, step)) return null;
+    return chooseLane(loads, r.session.ackedFiles.has(step.f));
   };
   const now = current() ? pick() : 0;
   if (now !== null) return Promise.resolve(now);

@@ -21,6 +21,8 @@ import { PROTOCOL } from './wire.js';
 
 /** How often the lane policy looks (its measurements last transfer/lanes.js's PROBE_MS). */
 const LANE_TICK_MS = 250;
+/** The round trip is read every this many ticks (getStats is not free). */
+const RTT_EVERY_TICKS = 4;
 
 /** Everything the sender knows about one receiver. */
 class Receiver {
@@ -41,6 +43,7 @@ class Receiver {
     this.lanePolicy = null;
     /** the first lane's round-trip time, ms (null: not known yet) */
     this.rttMs = null;
+    this.ticks = 0;
   }
 
   get status() {
@@ -159,17 +162,16 @@ export class SenderController extends EventTarget {
     const lanes = r.lanes;
     if (!lanes || !r.link?.channelOpen) return;
     const session = r.session;
-    if (session.state !== SendState.TRANSFERRING) {
+    const busy = session.queue.length || session.again.length || session.inflightBlocks;
+    if (session.ended || !busy) {
       if (lanes.lanes.size) {
         lanes.closeAll();
         this.changed();
       }
       return;
     }
-    roundTripMs(r.link.link?.pc).then((rtt) => {
-      if (rtt !== null) r.rttMs = rtt;
-    });
-    if (!r.lanePolicy) return;
+    if (++r.ticks % RTT_EVERY_TICKS === 1) roundTripMs(r.link.link?.pc).then((rtt) => (r.rttMs = rtt ?? r.rttMs));
+    if (!r.lanePolicy || session.state !== SendState.TRANSFERRING) return;
     const step = r.lanePolicy.tick({
       nowMs: Date.now(),
       ackedBytes: session.doneBytes,
@@ -247,7 +249,7 @@ export class SenderController extends EventTarget {
     this.changed();
     if (!channel) return;
     // A new plan: blocks in flight on the lanes are the old plan's (the lanes stay open).
-    r.lanes?.laneOfBlock.clear();
+    r.lanes?.newPlan();
     r.lanePolicy = new LanePolicy(r.session.lanesTaken, Date.now());
     sendLoop(r, channel, this.shared, () => this.stopped, generation).then(
       (outcome) => {

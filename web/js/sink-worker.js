@@ -8,6 +8,9 @@
 // Every block is checked against the SHA-256 the sender announced before it is written and
 // fed to the whole-file hash; a bad block is dropped and reported, nothing else changes.
 //
+// Why this module is over 300 lines: a worker's whole job (open, resume, blocks in and out of
+// order, finish) shares one file table; apart, each half would need the other's.
+//
 // Requests (postMessage {op, id, seq, ...}) and replies ({op, id, seq, ...}); `seq` numbers
 // the page's opens of a file, so that replies to an open it has since replaced are dropped:
 //   open     {id, dir, name, size, mode: 'opfs'|'memory', from, state, chain}
@@ -22,16 +25,20 @@
 // read back from disk (OPFS: one extra read, no memory held) or taken from memory (the
 // in-memory fallback keeps it until then). `from`, what a resume keeps, only ever covers
 // blocks in order: a reload loses at most the blocks ahead of it.
+//   drop     {id, index}                      forget what came of an announced block (it comes again)
 //   finish   {id, expected} -> finished {id, ok, sha256, blob?}
 //   close    {id, remove}   -> closed {id}
 //   any      -> error {id, kind: 'disk-full'|'write-error'|'state', message}
 
 import { createFileHasher, digest } from './hashing.js';
-import { BLOCK_SIZE, CHAIN_START, chainNext } from './wire.js';
+import { AHEAD_BLOCKS, BLOCK_SIZE, CHAIN_START, MAX_LANES, chainNext } from './wire.js';
 import { fromHex, toHex } from './util.js';
 
 const FLUSH_EVERY_BLOCKS = 1; // every verified block is durable: a reload loses at most the window in flight
 const MEMORY_PART_BYTES = 16 << 20;
+/** Blocks past `from` a file may have filling or verified at once (the page's window, and a
+ * block per lane in progress): more is a bug or a hostile page, refused. */
+const MAX_AHEAD_BLOCKS = AHEAD_BLOCKS + MAX_LANES;
 
 /** @type {Map<number, any>} */
 const files = new Map();
@@ -66,6 +73,8 @@ async function handle(request) {
       return announce(request);
     case 'write':
       return write(request);
+    case 'drop':
+      return drop(request);
     case 'finish':
       return finish(request);
     case 'close':
@@ -172,10 +181,21 @@ function announce({ id, index, len, expected }) {
     release(file, block.buffer);
   }
   file.ahead.delete(index);
+  if (file.blocks.size + file.ahead.size >= MAX_AHEAD_BLOCKS) {
+    throw Object.assign(new Error(`over ${MAX_AHEAD_BLOCKS} blocks past offset ${file.from}`), { kind: 'state' });
+  }
   // OPFS mode copies each block out once verified: its buffer serves the next one. The
   // memory fallback keeps its blocks.
   const buffer = file.mode === 'opfs' ? (file.free.pop() ?? new Uint8Array(BLOCK_SIZE)).subarray(0, len) : new Uint8Array(len);
   file.blocks.set(index, { index, len, expected, buffer, filled: 0 });
+}
+
+function drop({ id, index }) {
+  const file = files.get(id);
+  const block = file?.blocks.get(index);
+  if (!block) return;
+  file.blocks.delete(index);
+  release(file, block.buffer);
 }
 
 function release(file, buffer) {

@@ -21,8 +21,8 @@ export const WINDOW_BLOCKS = 4;
  */
 export const MAX_LANES = 6;
 /**
- * How far past its lowest missing block a receiver that takes lanes accepts blocks (they
- * arrive out of order across lanes); the sender never sends further ahead of its lowest
+ * How far past its verified prefix a receiver that takes lanes accepts blocks (they arrive
+ * out of order across lanes); the sender never sends further ahead of its lowest
  * unacknowledged block. It bounds what the receiver holds out of order.
  */
 export const AHEAD_BLOCKS = WINDOW_BLOCKS * MAX_LANES;

@@ -68,8 +68,6 @@ export class LanePolicy {
     this.windowStartMs = nowMs;
     this.windowStartBytes = 0;
     this.windowLanes = 1;
-    /** the throughput measured in the latest window, bytes/s (for the detail line) */
-    this.rateBytesPerS = 0;
     /** the lanes open before the latest step */
     this.lanesBefore = 1;
   }
@@ -84,7 +82,6 @@ export class LanePolicy {
     const elapsedMs = nowMs - this.windowStartMs;
     if (elapsedMs < PROBE_MS) return none;
     const rate = ((ackedBytes - this.windowStartBytes) * 1000) / elapsedMs;
-    this.rateBytesPerS = rate;
     this.restartWindow(nowMs, ackedBytes, lanesOpen);
     if (this.settled) return none;
     const worthIt = rttMs !== null && rttMs >= LONG_RTT_MS && remainingBytes >= MIN_REMAINING_BYTES;

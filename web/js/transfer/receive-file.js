@@ -24,13 +24,16 @@
 //
 // A receiver that takes lanes (several peer connections: docs/protocol.md, Lanes) makes its
 // files with `aheadBlocks` > 1. Blocks then arrive out of order, each lane carrying whole
-// blocks: a header's index may be any block not yet announced since the latest start, up to
-// `aheadBlocks` past the lowest one missing; a copy of a block already announced, or one
-// further ahead (both only ever in flight from before a resync), is skipped: its bytes are
-// counted and dropped, never written. `eof` may come before the last blocks (it travels on
-// the first lane); the file is still verified only once every block is. The other rules
-// hold per lane. The Python twin (p2pshare/peer/receive_file.py) has only the strict mode:
+// blocks: a header may name any block the file still lacks below `aheadBlocks` past the
+// verified prefix (`floorBlock`: the sink's, as it last said). A copy of a block it has, or
+// one further ahead, is skipped: its bytes are counted and dropped, never written; a copy of
+// a block still coming on another lane replaces that one (the other lane may be dying). So
+// at most `aheadBlocks` blocks are ever held past the prefix, whatever a sender does. `eof`
+// may come before the last blocks (it travels on the first lane); the file is still verified
+// only once every block is. The other rules hold per lane. The Python twin (p2pshare/peer/receive_file.py) has only the strict mode:
 // the command-line peer takes one lane.
+// Why this module is over 300 lines: it is one file's whole set of rules, in order and over
+// lanes; the two modes share every field and every final check.
 
 import { BLOCK_SIZE, blockCount, blockLength } from '../wire.js';
 
@@ -88,8 +91,14 @@ export class ReceiveFile {
     this.aheadBlocks = aheadBlocks;
     /** the next block index the sender may announce (with lanes: the lowest not announced) */
     this.nextBlock = 0;
-    /** @type {Set<number>} with lanes: blocks past `nextBlock` announced since the start */
-    this.announcedAhead = new Set();
+    /** with lanes: the verified prefix in blocks, the window's start */
+    this.floorBlock = 0;
+    /** @type {Map<number, number>} with lanes: block -> the lane its bytes come on */
+    this.inProgress = new Map();
+    /** @type {Set<number>} with lanes: blocks at or past `floorBlock` that arrived whole */
+    this.arrived = new Set();
+    /** @type {Set<number>} with lanes: ... and that the sink verified */
+    this.verifiedAhead = new Set();
     /** @type {Map<number, {index: number, lengthBytes: number, gotBytes: number, skip: string}>} lane -> its block */
     this.lanes = new Map();
     /** @type {string|null} the whole-file SHA-256 from `eof`, hex */
@@ -113,8 +122,9 @@ export class ReceiveFile {
   }
 
   /**
-   * Whether the block on `lane` is skipped (its bytes are not written): 'held' (a copy of one
-   * announced since the start), 'ahead' (past the reorder window), or '' (it is taken).
+   * Whether the block on `lane` is skipped (its bytes are not written): 'verified' (a copy of
+   * one the sink verified), 'held' (of one that arrived, not verified yet), 'ahead' (past the
+   * window), 'replaced' (a copy on another lane took over), or '' (it is taken).
    */
   skipping(lane = 0) {
     return this.lanes.get(lane)?.skip ?? '';
@@ -127,8 +137,8 @@ export class ReceiveFile {
     }
     this.moveTo(FileState.RECEIVING, 'start');
     this.nextBlock = fromBlock;
-    this.announcedAhead.clear();
-    this.lanes.clear();
+    this.floorBlock = fromBlock;
+    this.forgetAhead();
     this.expectedSha256 = null;
     this.isOpen = false; // until the sink says what it holds for this start
   }
@@ -140,6 +150,7 @@ export class ReceiveFile {
   opened(verifiedBytes) {
     this.requireState('opened', FileState.RECEIVING);
     this.verifiedBytes = verifiedBytes;
+    this.floorBlock = Math.floor(verifiedBytes / BLOCK_SIZE);
     this.isOpen = true;
     return this.readyToVerify();
   }
@@ -161,16 +172,28 @@ export class ReceiveFile {
     if (lengthBytes !== expected) {
       throw new SenderViolation(`block ${index} is ${lengthBytes} bytes where the file's size makes it ${expected}`);
     }
-    const held = index < this.nextBlock || this.announcedAhead.has(index);
-    const skip = held ? 'held' : index >= this.nextBlock + this.aheadBlocks ? 'ahead' : '';
+    if (this.inOrder) {
+      this.lanes.set(lane, { index, lengthBytes, gotBytes: 0, skip: '' });
+      this.nextBlock = index + 1;
+      return;
+    }
+    let skip = '';
+    if (index < this.floorBlock || this.verifiedAhead.has(index)) skip = 'verified';
+    else if (this.arrived.has(index)) skip = 'held';
+    else if (index >= this.floorBlock + this.aheadBlocks) skip = 'ahead';
     this.lanes.set(lane, { index, lengthBytes, gotBytes: 0, skip });
     if (skip) return;
-    if (index === this.nextBlock) {
-      this.nextBlock++;
-      while (this.announcedAhead.delete(this.nextBlock)) this.nextBlock++;
-    } else {
-      this.announcedAhead.add(index);
-    }
+    const other = this.inProgress.get(index);
+    if (other !== undefined) this.lanes.get(other).skip = 'replaced';
+    this.inProgress.set(index, lane);
+  }
+
+  /** Every block in progress, arrived or verified past the prefix is forgotten (a start). */
+  forgetAhead() {
+    this.lanes.clear();
+    this.inProgress.clear();
+    this.arrived.clear();
+    this.verifiedAhead.clear();
   }
 
   /**
@@ -187,41 +210,43 @@ export class ReceiveFile {
     current.gotBytes += n;
     if (current.gotBytes < current.lengthBytes) return false;
     this.lanes.delete(lane);
+    if (!this.inOrder && !current.skip) {
+      this.inProgress.delete(current.index);
+      this.arrived.add(current.index);
+    }
     return true;
   }
 
-  /** A lane closed (or a resync began): the block it was carrying will come again. */
+  /** A lane closed: the block it was carrying is missing again (the sender sends it again). */
   laneLost(lane) {
     const current = this.lanes.get(lane);
-    if (!current) return;
     this.lanes.delete(lane);
-    if (current.skip || this.inOrder) return;
-    // Announced but never complete: it is missing again.
-    if (current.index < this.nextBlock) {
-      for (let i = current.index + 1; i < this.nextBlock; i++) this.announcedAhead.add(i);
-      this.nextBlock = current.index;
-    } else {
-      this.announcedAhead.delete(current.index);
-    }
+    if (current && !current.skip && this.inProgress.get(current.index) === lane) this.inProgress.delete(current.index);
   }
 
   /**
-   * The sink worker verified a block; `verifiedBytes` is what it now holds. Returns true when
-   * that completes a file whose `eof` came already: time to verify the whole file.
+   * The sink worker verified a block (`index`, with lanes); `verifiedBytes` is what it now
+   * holds in order. Returns true when that completes a file whose `eof` came already: time
+   * to verify the whole file.
    */
-  blockVerified(verifiedBytes) {
+  blockVerified(verifiedBytes, index = -1) {
     this.requireState('verified block', FileState.RECEIVING);
     if (!this.isOpen || verifiedBytes > this.sizeBytes || verifiedBytes < this.verifiedBytes) {
       throw new IllegalTransition(this.state, this.state, `verified up to ${verifiedBytes} of ${this.sizeBytes} bytes`);
     }
     this.verifiedBytes = verifiedBytes;
+    if (!this.inOrder) {
+      this.floorBlock = Math.max(this.floorBlock, Math.floor(verifiedBytes / BLOCK_SIZE));
+      if (index >= this.floorBlock) this.verifiedAhead.add(index);
+      for (const set of [this.arrived, this.verifiedAhead]) for (const i of set) if (i < this.floorBlock) set.delete(i);
+    }
     return this.readyToVerify();
   }
 
   /** A block failed its hash: the caller asks for it again (a `start` follows). */
   blockBad() {
     this.requireState('bad block', FileState.RECEIVING);
-    this.lanes.clear();
+    this.forgetAhead();
     this.expectedSha256 = null;
   }
 
@@ -261,7 +286,7 @@ export class ReceiveFile {
     if (this.isFinal) return;
     this.moveTo(FileState.FAILED, 'fail');
     this.failure = reason;
-    this.lanes.clear();
+    this.forgetAhead();
   }
 
   /** Blocks to ask for: from the last verified one. */

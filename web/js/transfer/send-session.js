@@ -6,7 +6,7 @@
 // file, send a block, or end a file; the shell reads and sends it and reports back
 // (`started`, `blockSent`, `eofSent`). A receiver cannot make it send more than it asked
 // for, or sooner: a want goes through the WantGate (guards.js), an ack counts only for a
-// block in flight, and at most WINDOW_BLOCKS blocks are unacknowledged per lane.
+// block in flight, and at most WINDOW_BLOCKS blocks per lane open are unacknowledged.
 // Its states and their moves are in send-state.js.
 //
 // Lanes (docs/protocol.md, Lanes): a receiver that takes them may get blocks over several
@@ -272,17 +272,24 @@ export class SendSession {
   // --- the send loop's steps --------------------------------------------------------------
 
   /**
-   * Whether another block may go out now: over one lane, `bufferedAmountBytes` is its
-   * channel's; over several, `lanes` is their number (chooseLane then looks at each one).
+   * Whether block `step` may go out now: over one lane, `bufferedAmountBytes` is its
+   * channel's; over several, `lanes` is their number (chooseLane then looks at each one's),
+   * and the block must lie within AHEAD_BLOCKS of the lowest one in flight.
+   * @param {number} bufferedAmountBytes @param {number} [lanes] @param {SendStep|null} [step]
    */
-  windowOpen(bufferedAmountBytes, lanes = 1) {
+  windowOpen(bufferedAmountBytes, lanes = 1, step = null) {
     if (this.inflightBlocks >= WINDOW_BLOCKS * lanes) return false;
     if (lanes === 1) return bufferedAmountBytes <= HIGH_WATER_BYTES;
-    const step = this.next(null);
     if (step?.op !== 'block') return true;
     let lowest = Infinity;
     for (const index of this.unacked.get(step.f) ?? []) lowest = Math.min(lowest, index);
     return step.index < lowest + AHEAD_BLOCKS;
+  }
+
+  /** Whether `step` is still what `next` says (a lost lane may have handed blocks back). */
+  isNext(step, sizesBytes) {
+    const now = this.next(sizesBytes);
+    return now?.op === step.op && now.f === step.f && now.index === step.index && Boolean(now.again) === Boolean(step.again);
   }
 
   /** @param {number[]|null} sizesBytes @returns {SendStep|null} what to do next (null: nothing left) */
