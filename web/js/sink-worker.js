@@ -171,12 +171,15 @@ function fileOf(id) {
 function announce({ id, index, len, expected }) {
   const file = fileOf(id);
   if (index * BLOCK_SIZE < file.from) {
-    throw Object.assign(new Error(`block ${index} announced at offset ${file.from}`), { kind: 'state' });
+    // A copy of a block verified already (the page had not seen that reply yet): its bytes
+    // are counted, not kept, and it is reported verified again (the sender waits for an ack).
+    file.blocks.set(index, { index, len, expected, buffer: null, filled: 0 });
+    return;
   }
   // A copy of one announced before (its channel died mid-block, or the page resynced and
   // the sender sends it again): this one replaces it.
   for (const [other, block] of file.blocks) {
-    if (other !== index && other * BLOCK_SIZE >= file.from) continue;
+    if (!block.buffer || (other !== index && other * BLOCK_SIZE >= file.from)) continue;
     file.blocks.delete(other);
     release(file, block.buffer);
   }
@@ -195,7 +198,7 @@ function drop({ id, index }) {
   const block = file?.blocks.get(index);
   if (!block) return;
   file.blocks.delete(index);
-  release(file, block.buffer);
+  if (block.buffer) release(file, block.buffer);
 }
 
 function release(file, buffer) {
@@ -209,10 +212,14 @@ async function write({ id, index, bytes }) {
   if (!block || block.filled + data.length > block.len) {
     throw Object.assign(new Error('bytes outside an announced block'), { kind: 'state' });
   }
-  block.buffer.set(data, block.filled);
+  block.buffer?.set(data, block.filled);
   block.filled += data.length;
   if (block.filled < block.len) return;
   file.blocks.delete(index);
+  if (!block.buffer) {
+    reply({ op: 'verified', id, index, durable: false, from: file.from, state: file.hasher.save(), chain: toHex(file.chain) });
+    return;
+  }
   const hash = await digest(block.buffer);
   if (toHex(hash) !== block.expected) {
     release(file, block.buffer);
