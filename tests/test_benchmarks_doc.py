@@ -24,6 +24,7 @@ HOT_PATHS = {
         "requirements/runtime.txt",
     ],
     "Transfer": ["web/js", "web/index.html"],
+    "WAN (emulated links)": ["web/js", "web/index.html"],
 }
 """What each section's figures depend on (its benchmark script aside)."""
 

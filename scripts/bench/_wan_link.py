@@ -30,8 +30,9 @@ that much longer than configured, never shorter: the emulator can only add delay
 
 Its ceiling on this 2-core machine (`python scripts/bench/wan.py --link-only`: a TCP stream
 and a flood of 1,200-byte UDP datagrams, WebRTC's packet size, through a 0 ms link, no
-browsers): about 500 MB/s of TCP and 220,000-250,000 datagrams/s (270-300 MB/s), over ten
-times what two Chromium processes move here. `Link.stats()` counts what it forwarded and
+browsers): 520-580 MB/s of TCP and 170,000-280,000 datagrams/s (200-340 MB/s; the flood's
+one Python sender and the machine's load vary) over five runs, ten times and more what two
+Chromium processes move here (about 27 MB/s at 0 ms). `Link.stats()` counts what it forwarded and
 dropped and the largest bursts it wrote; `Link.device_drops()` the TUN devices' own drops (a
 forwarder too slow to drain them); `Link.udp_drops()` the datagrams the namespaces' stacks
 dropped on receipt because a socket's buffer was full (a browser that did not read in time:
