@@ -56,6 +56,19 @@ export class SenderLanes {
     this.sid = 0;
     /** the most lanes open at once, the first included (for the detail line and the tests) */
     this.mostOpen = 1;
+    /** the first lane's round trip, ms (null: not known yet), and the least one seen: the
+     * path's (a busy CPU or a full queue only ever adds) */
+    this.rttMs = null;
+    this.minRttMs = null;
+  }
+
+  /** Read the first lane's round trip (getStats: not free, so not every tick). */
+  sampleRtt() {
+    roundTripMs(this.firstPc()).then((rttMs) => {
+      if (rttMs === null) return;
+      this.rttMs = rttMs;
+      this.minRttMs = Math.min(this.minRttMs ?? Infinity, rttMs);
+    });
   }
 
   get openCount() {

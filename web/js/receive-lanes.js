@@ -23,6 +23,8 @@ export class ReceiverLanes {
     this.links = new Map();
     /** @type {RTCDataChannel|null} the sender's lanes' channel */
     this.signals = null;
+    /** whether an extra lane was ever open (a block can be lost with one) */
+    this.hadLanes = false;
     /** @type {number[]} when fresh offers were taken (ms), the last minute's */
     this.offersAtMs = [];
     /** whether offers are taken now (after Accept, while receiving) */
@@ -74,6 +76,7 @@ export class ReceiverLanes {
     });
     this.links.set(n, link);
     link.addEventListener('channel', (event) => {
+      this.hadLanes = true;
       event.detail.onmessage = (message) => {
         if (this.links.get(n) !== link) return;
         if (typeof message.data !== 'string') {

@@ -77,9 +77,14 @@ export class ReceiveStream {
     if (block.engine) this.host.files[block.f]?.engine.laneLost(lane);
   }
 
-  /** Whether bytes are expected and none came for STALL_MS: time to ask again. */
-  stalled(nowMs) {
-    if (!this.host.receiving) return false;
+  /**
+   * Whether bytes are expected and none came for STALL_MS since extra lanes were open: time
+   * to ask again. On one lane nothing is ever lost (the channel is reliable and ordered), and
+   * a long silence there is SCTP recovering from loss, which a resync would only make worse
+   * (what is queued behind it is sent and then dropped).
+   */
+  stalled(nowMs, hadLanes) {
+    if (!this.host.receiving || !hadLanes) return false;
     const expecting = this.host.files.some((file) => file.opened && file.engine.state === FileState.RECEIVING);
     if (!expecting || nowMs - this.lastBytesAtMs < STALL_MS) return false;
     this.lastBytesAtMs = nowMs;

@@ -93,7 +93,7 @@ export class ReceiverController extends EventTarget {
     });
     this.lanes = receiverLanes(this, iceServers);
     // Bytes expected and none for a while (a block lost with a lane): ask again.
-    this.stallWatch = setInterval(() => this.stream.stalled(performance.now()) && this.resync({ quiet: true }), 1000);
+    this.stallWatch = setInterval(() => this.stream.stalled(performance.now(), this.lanes.hadLanes) && this.resync({ quiet: true }), 1000);
 
     listenToRoom(this);
   }

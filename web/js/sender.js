@@ -8,7 +8,7 @@
 //
 // Events: 'change' (re-render), 'notice' (detail: {level, text}).
 
-import { SenderLanes, roundTripMs } from './lanes.js';
+import { SenderLanes } from './lanes.js';
 import { ChangeThrottle, PeerSession } from './peer-session.js';
 import { sendLoop } from './send-loop.js';
 import { listenToRoom } from './send-room.js';
@@ -41,8 +41,6 @@ class Receiver {
     this.lanes = null;
     /** @type {LanePolicy|null} when to add or drop one, for the current plan */
     this.lanePolicy = null;
-    /** the first lane's round-trip time, ms (null: not known yet) */
-    this.rttMs = null;
     this.ticks = 0;
   }
 
@@ -170,12 +168,12 @@ export class SenderController extends EventTarget {
       }
       return;
     }
-    if (++r.ticks % RTT_EVERY_TICKS === 1) roundTripMs(r.link.link?.pc).then((rtt) => (r.rttMs = rtt ?? r.rttMs));
+    if (++r.ticks % RTT_EVERY_TICKS === 1) lanes.sampleRtt();
     if (!r.lanePolicy || session.state !== SendState.TRANSFERRING) return;
     const step = r.lanePolicy.tick({
       nowMs: Date.now(),
       ackedBytes: session.doneBytes,
-      rttMs: r.rttMs,
+      rttMs: lanes.minRttMs,
       lanesOpen: lanes.openCount,
       lanesOpening: lanes.openingCount,
       remainingBytes: session.wantedBytes - session.doneBytes,

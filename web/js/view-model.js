@@ -88,7 +88,7 @@ export function receiverRow(r, n, stopped) {
     wantedBytes: s.wantedBytes,
     lanes: r.lanes?.openCount ?? 1,
     lanesMax: r.lanes?.mostOpen ?? 1,
-    connection: connectionDetail(r.lanes?.openCount ?? 1, r.rttMs ?? null),
+    connection: connectionDetail(r.lanes?.openCount ?? 1, r.lanes?.rttMs ?? null),
   };
 }
 
