@@ -648,7 +648,8 @@ def udp_probe(
         target = (link.addr_b, echo.getsockname()[1])
 
         def collect(until: float) -> None:
-            while time.monotonic() < until:
+            while (left := until - time.monotonic()) > 0:
+                client.settimeout(max(left, 0.0001))
                 try:
                     data = client.recv(65536)
                 except TimeoutError:
