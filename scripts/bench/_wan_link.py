@@ -204,6 +204,8 @@ def remove_namespace(ns: str) -> None:
         with contextlib.suppress(LinkError):
             run(["ip", "netns", "delete", ns], 10)
     shutil.rmtree(NETNS_ETC / ns, ignore_errors=True)
+    with contextlib.suppress(OSError):
+        NETNS_ETC.rmdir()  # only if empty: no other namespace has its files there
 
 
 def _zombie(pid: int) -> bool:
