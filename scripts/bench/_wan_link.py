@@ -53,9 +53,12 @@ not, for a test's skip reason. Names carry the pid and a random token, so runs d
 processes of runs that were killed before their own cleanup ran. Every step has a timeout.
 
 For browsers: `chromium_in(link, side, dir)` writes an executable that runs Chromium inside a
-namespace (Playwright's `executable_path`), and `p2pshare_over_link(pw, link, workdir)` starts
-a p2pshare server (HTTPS, self-signed: a secure context, so OPFS and WebCrypto are what runs)
-with the sender's Chromium in namespace a and the receiver's Chromium in namespace b.
+namespace (Playwright's `executable_path`; `launch_in` launches it), `start_p2pshare` starts a
+p2pshare server in namespace a (HTTPS, self-signed: a secure context, so OPFS and WebCrypto
+are what runs; Chromium gets --ignore-certificate-errors), `browsers_over_link(pw, link,
+workdir)` gives that server and a Chromium on each side (for tests/browser/harness.Person),
+and `p2pshare_over_link` the same as wan.py uses it: the sender's context and the receiver's
+persistent on-disk profile, both checked to be secure contexts with OPFS and WebCrypto.
 """
 
 from __future__ import annotations
@@ -201,6 +204,8 @@ def remove_namespace(ns: str) -> None:
         with contextlib.suppress(LinkError):
             run(["ip", "netns", "delete", ns], 10)
     shutil.rmtree(NETNS_ETC / ns, ignore_errors=True)
+    with contextlib.suppress(OSError):
+        NETNS_ETC.rmdir()  # only if empty: no other namespace has its files there
 
 
 def _zombie(pid: int) -> bool:
@@ -648,7 +653,8 @@ def udp_probe(
         target = (link.addr_b, echo.getsockname()[1])
 
         def collect(until: float) -> None:
-            while time.monotonic() < until:
+            while (left := until - time.monotonic()) > 0:
+                client.settimeout(max(left, 0.0001))
                 try:
                     data = client.recv(65536)
                 except TimeoutError:
@@ -872,6 +878,44 @@ def p2pshare_over_link(
                 receiver.close()
         with contextlib.suppress(Exception):
             sender_browser.close()
+        _end(server)
+
+
+@dataclass
+class Browsers:
+    """A p2pshare server in namespace a and one Chromium on each side (plain Browsers: make
+    contexts, or tests/browser/harness.py's Person, from them)."""
+
+    url: str
+    server: subprocess.Popen[bytes]
+    sender: Browser  # namespace a, with the server
+    receiver: Browser  # namespace b, across the link
+
+
+@contextlib.contextmanager
+def browsers_over_link(
+    pw: Playwright,
+    link: Link,
+    workdir: Path,
+    *server_args: str,
+    web_root: Path | None = None,
+) -> Iterator[Browsers]:
+    """`start_p2pshare` plus `launch_in` for each side; all of it ended on exit. For browser
+    tests:
+
+        with emulated_link(delay_ms=20) as link, browsers_over_link(pw, link, tmp_path) as b:
+            sender, receiver = Person(b.sender, b.url, "s"), Person(b.receiver, b.url, "r")
+    """
+    url, server = start_p2pshare(link, workdir, *server_args, web_root=web_root)
+    started: list[Browser] = []
+    try:
+        started.append(launch_in(pw, link, "a", workdir))
+        started.append(launch_in(pw, link, "b", workdir))
+        yield Browsers(url, server, started[0], started[1])
+    finally:
+        for browser in started:
+            with contextlib.suppress(Exception):
+                browser.close()
         _end(server)
 
 
