@@ -78,14 +78,14 @@ def test_a_block_or_file_that_does_not_match_is_never_verified(
                                                name: 'f' + id, size: 1000, mode: 'opfs' });
               open(1);
               sink.post({ op: 'block', id: 1, index: 0, len: 1000, expected: bad });
-              sink.post({ op: 'write', id: 1, bytes: bytes.slice().buffer });
+              sink.post({ op: 'write', id: 1, index: 0, bytes: bytes.slice().buffer });
               sink.post({ op: 'block', id: 1, index: 0, len: 1000, expected: good });
-              sink.post({ op: 'write', id: 1, bytes: bytes.slice().buffer });
+              sink.post({ op: 'write', id: 1, index: 0, bytes: bytes.slice().buffer });
               sink.post({ op: 'finish', id: 1, expected: bad });
               const finished = await sink.reply('finished', 1);
               open(2);
               sink.post({ op: 'block', id: 2, index: 0, len: 1000, expected: good });
-              sink.post({ op: 'write', id: 2, bytes: bytes.slice().buffer });
+              sink.post({ op: 'write', id: 2, index: 0, bytes: bytes.slice().buffer });
               sink.post({ op: 'finish', id: 2, expected: finished.sha256 });
               const second = await sink.reply('finished', 2);
               sink.terminate();
