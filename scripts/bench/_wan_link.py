@@ -748,15 +748,13 @@ def udp_flood(link: Link, seconds: float = 2.0, size: int = 1200) -> tuple[float
 # --- browsers and a p2pshare server over the link -----------------------------------------
 
 REPO = Path(__file__).resolve().parents[2]
-CHROMIUM = os.environ.get("P2PSHARE_CHROMIUM", "/usr/bin/chromium")
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+from tests.browser.harness import CHROMIUM  # noqa: E402
+from tests.browser.harness import CHROMIUM_ARGS as LOCAL_CHROMIUM_ARGS  # noqa: E402
+
 CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
+    *LOCAL_CHROMIUM_ARGS,
     # Real host addresses in ICE candidates (the namespaces have no mDNS responder).
     "--disable-features=WebRtcHideLocalIpsWithMdns",
     # The server's certificate is self-signed; the page stays a secure context.
