@@ -1,7 +1,7 @@
 """The exceptions of the client-side protocol, all under `p2pshare.errors.P2PShareError`.
 
 Two families, as in h11: the peer's doing (`SealError`, `WireError`, `PathError`,
-`SenderViolation`: refuse, tell, go on or stop as the protocol says) and ours
+`SenderViolation`, `NearbyError`: refuse, tell, go on or stop as the protocol says) and ours
 (`IllegalTransition`: a state-table move the caller should never have asked for).
 """
 
@@ -13,6 +13,8 @@ from p2pshare.errors import P2PShareError
 
 __all__ = [
     "IllegalTransition",
+    "NearbyError",
+    "NearbyErrorKind",
     "PathError",
     "PeerError",
     "SealError",
@@ -23,6 +25,10 @@ __all__ = [
 ]
 
 SealErrorKind = Literal["malformed", "wrong-key", "not-authentic"]
+# nearby.py's refusals: a message that does not decode; a public key that is no P-256 point; a
+# reveal that does not match its commitment (interception); a box that does not open; a box
+# that opens to a body the protocol does not have; a message the offer's state does not expect.
+NearbyErrorKind = Literal["malformed", "bad-key", "commitment", "box", "body", "unexpected"]
 
 
 class PeerError(P2PShareError):
@@ -55,6 +61,14 @@ class PathError(PeerError):
 
 class SenderViolation(PeerError):
     """The sender sent something its own file list rules out; the message says what."""
+
+
+class NearbyError(PeerError):
+    """A pairing message between nearby devices refused (nearby.py); `kind` says why."""
+
+    def __init__(self, kind: NearbyErrorKind, message: str) -> None:
+        super().__init__(message)
+        self.kind: NearbyErrorKind = kind
 
 
 class IllegalTransition(PeerError):
