@@ -24,6 +24,7 @@ from p2pshare.peer.encoding import b64url, dumps_like_js
 from p2pshare.peer.errors import PathError, SealError, WireError
 from p2pshare.peer.seal import Sealer
 from p2pshare.signaling.room import creator_room_id
+from tests.peer.nearby_vectors import nearby_vectors
 from tests.peer.traces import traces_vectors
 
 VECTORS = Path(__file__).resolve().parents[1] / "vectors"
@@ -583,6 +584,7 @@ MAKERS: dict[str, Callable[[], dict[str, Any]]] = {
     "blocks.json": blocks_vectors,
     "paths.json": paths_vectors,
     "traces.json": traces_vectors,
+    "nearby.json": nearby_vectors,
 }
 
 
