@@ -191,15 +191,16 @@ class Summary(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     texts: Annotated[int, msgspec.Meta(ge=0, le=MAX_TEXTS)]  # how many of `count` are texts
     names: Annotated[list[str], msgspec.Meta(max_length=MAX_NAMES)]  # the first few names
 
-    def __post_init__(self) -> None:
-        # msgspec turns these ValueErrors into the decode's ValidationError.
+    def problem(self) -> str | None:
+        """What msgspec's own checks leave (see _body): None when it is a valid summary."""
         if self.texts > self.count or len(self.names) > self.count:
-            raise ValueError("more texts or names than items")
+            return "more texts or names than items"
         for name in self.names:
             if js_length(name) > MAX_NAME_UNITS:
-                raise ValueError(f"a name is over {MAX_NAME_UNITS} UTF-16 units")
+                return f"a name is over {MAX_NAME_UNITS} UTF-16 units"
             if any(unicodedata.category(ch) in ("Cc", "Cs") for ch in name):
-                raise ValueError("a name holds a control character or a lone surrogate")
+                return "a name holds a control character or a lone surrogate"
+        return None
 
 
 class AnswerBody(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -320,6 +321,9 @@ def _body(kind: BoxKind, plain: bytes) -> BoxBody:
         body: BoxBody = msgspec.convert(value, BOX_KINDS[kind], strict=True)
     except msgspec.ValidationError as error:
         raise NearbyError("body", f"the {kind} box's body refused: {error}") from None
+    problem = body.problem() if isinstance(body, Summary) else None
+    if problem:
+        raise NearbyError("body", f"the {kind} box's body refused: {problem}")
     return body
 
 
