@@ -347,7 +347,9 @@ class _Run:
         self.steps: list[dict[str, Any]] = []
         self.last: dict[str, str] = {}  # side -> the data it sent last
 
-    def _call(self, side: str, call: str, arg: Any, effects_of: Callable[[], list[nb.Effect]]):
+    def _call(
+        self, side: str, call: str, arg: Any, effects_of: Callable[[], list[nb.Effect]]
+    ) -> None:
         machine = self.a if side == "a" else self.b
         try:
             effects = effects_of()
