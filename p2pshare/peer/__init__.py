@@ -10,7 +10,8 @@ p2pshare/signaling/room.py and web/js/transfer/. Modules:
   paths; the sender's block hashes, whole-file SHA-256 and the chain a claim is checked on;
 - guards, send_state, send_session: the sender's side, per receiver;
 - receive_file, receive_phase: the receiver's side;
-- repair: when and how to repair a peer connection, one policy for both roles.
+- repair: when and how to repair a peer connection, one policy for both roles;
+- nearby: pairing two nearby devices with no link (keys agreed through the server, a code).
 
 Shared conformance vectors (tests/vectors/) are checked by tests/peer and web/test alike.
 """
