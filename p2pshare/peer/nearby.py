@@ -28,6 +28,10 @@ Decoding is strict: unknown fields refused, every base64url field of its exact l
 canonical spelling (no stray bits in the last character), a message at most 8192 UTF-16 units.
 Refusals are `NearbyError`s whose `kind` names the fault. `Initiator` and `Responder` are the
 two roles' state machines for one offer: messages and the user's actions in, effects out.
+
+Why this module is over 300 lines: it is the spec's section B whole (byte layouts, six messages,
+four bodies, two small state machines that use all of them), one module as the spec names it;
+about half of it is declarations, one per line.
 """
 
 from __future__ import annotations
