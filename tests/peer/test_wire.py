@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from p2pshare.peer.errors import WireError
@@ -69,3 +72,11 @@ def test_the_text_limits() -> None:
         check_text_items([FileInfo("a", 1, 1, "", text=False)])
     # a file over the text limit is no text item: no limit but the path rules
     check_text_items([FileInfo("big.bin", 5 * MAX_TEXT_BYTES, 1, "")] * (MAX_TEXT_ITEMS + 1))
+
+
+def test_the_documents_data_channel_examples_decode_and_encode_back() -> None:
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "protocol.md").read_text()
+    examples = re.findall(r"```json data-channel\n(.*?)```", doc, re.S)
+    assert examples
+    for text in examples:
+        assert encode_control(parse_control(text.strip())) == text.strip()
