@@ -29,7 +29,14 @@ def add_commands(commands: Any) -> None:
         "browser or give to `p2pshare receive`, and serves every receiver until all are done "
         "or Ctrl+C. Files go straight to the receivers; the server only relays signaling.",
     )
-    send.add_argument("paths", nargs="+", metavar="PATH", type=Path, help="a file or folder")
+    send.add_argument("paths", nargs="*", metavar="PATH", type=Path, help="a file or folder")
+    send.add_argument(
+        "--text",
+        action="append",
+        default=[],
+        metavar="TEXT",
+        help="also share this text (shown in the browser, up to 1 MiB; repeatable)",
+    )
     send.add_argument(
         "--server",
         default="http://127.0.0.1:8080",
@@ -131,9 +138,12 @@ async def _main(args: argparse.Namespace) -> Any:
             )
         from p2pshare.client.send import SendOptions, send
 
+        if not args.paths and not args.text:
+            return Outcome(Exit.USAGE, "nothing to share: give a file, a folder or --text")
         return await send(
             SendOptions(
                 paths=tuple(args.paths),
+                texts=tuple(args.text),
                 server=args.server,
                 json_lines=args.json,
                 insecure=args.insecure,

@@ -150,11 +150,14 @@ class ReceiveStream:
         if not added:
             return
         total = sum(i.size_bytes for i in added)
-        lines = [f"  {i.path}  ({format_bytes(i.size_bytes)})" for i in added]
+        lines = [
+            f"  {i.path}  ({format_bytes(i.size_bytes)}{', text' if i.is_text else ''})"
+            for i in added
+        ]
         self.display.event(
             "manifest",
             message=f"{len(added)} file(s), {format_bytes(total)}:\n" + "\n".join(lines),
-            files=[{"path": i.path, "size": i.size_bytes} for i in added],
+            files=[_listed(i) for i in added],
         )
         if manifest.missing:
             self.display.event(
@@ -328,7 +331,10 @@ class ReceiveStream:
         }
         self.state.save()
         self.display.event(
-            "verified", message=f"verified  {file.part.final_path}", path=str(file.part.final_path)
+            "verified",
+            message=f"verified  {file.part.final_path}",
+            path=str(file.part.final_path),
+            **({"text": True} if file.info.is_text else {}),
         )
         await self._maybe_done()
 
@@ -396,3 +402,11 @@ def _free_bytes(folder: Path) -> int | None:
 async def _confirm(question: str) -> bool:
     answer = await asyncio.to_thread(input, question)
     return answer.strip().lower() in ("y", "yes")
+
+
+def _listed(info: FileInfo) -> dict[str, object]:
+    """A manifest entry as `--json` lists it: a text item (saved as a file) says so."""
+    listed: dict[str, object] = {"path": info.path, "size": info.size_bytes}
+    if info.is_text:
+        listed["text"] = True
+    return listed

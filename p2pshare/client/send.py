@@ -71,6 +71,7 @@ __all__ = ["SendOptions", "send"]
 class SendOptions:
     paths: tuple[Path, ...]
     server: str
+    texts: tuple[str, ...] = ()
     json_lines: bool = False
     insecure: bool = False
     qr: bool = True
@@ -97,7 +98,7 @@ class Sender:
     def __init__(self, options: SendOptions, display: Display) -> None:
         self.options = options
         self.display = display
-        self.shared = SharedFiles(options.paths)
+        self.shared = SharedFiles(options.paths, options.texts)
         self.server = ShareServer(options.server, insecure=options.insecure)
         made = new_room()
         seed, public = new_sender_key()

@@ -1,6 +1,7 @@
 """What `p2pshare send` offers: the files (folders walked, paths made portable and unique as
-the browser makes them), their manifest, their digests, and the send loop of one receiver
-(web/js/send-loop.js's twin: SendSession's steps carried out on its data channel).
+the browser makes them) and any texts (`--text`: text items, "Text 1.txt", ... first), their
+manifest, their digests, and the send loop of one receiver (web/js/send-loop.js's twin:
+SendSession's steps carried out on its data channel).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ import asyncio
 import contextlib
 import mimetypes
 import os
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +24,8 @@ from p2pshare.peer.send_session import HIGH_WATER_BYTES, BlockStep, EofStep, Sen
 from p2pshare.peer.wire import (
     BLOCK_SIZE,
     CHUNK_SIZE,
+    MAX_TEXT_BYTES,
+    MAX_TEXT_ITEMS,
     Block,
     Eof,
     FileInfo,
@@ -36,16 +40,41 @@ __all__ = ["SharedFiles", "send_loop"]
 WINDOW_POLL_S = 0.5  # the window is re-checked at least this often
 
 
+TEXT_TYPE = "text/plain;charset=utf-8"  # text-items.js's TEXT_TYPE
+
+
 @dataclass
 class _Shared:
-    source: Path
+    source: Path | bytes  # a file, or a text item's UTF-8 bytes
     info: FileInfo
     digest: FileDigest
 
 
+def _texts(texts: tuple[str, ...]) -> list[tuple[bytes, str]]:
+    """The texts as text items (bytes, name), their limits checked. Raises Outcome."""
+    if len(texts) > MAX_TEXT_ITEMS:
+        raise Outcome(Exit.USAGE, f"{len(texts)} texts: at most {MAX_TEXT_ITEMS} in one share")
+    found = []
+    for n, text in enumerate(texts, start=1):
+        try:
+            data = text.encode("utf-8")
+        except UnicodeEncodeError:  # bytes of the command line that are not UTF-8
+            raise Outcome(Exit.USAGE, "a --text that is not UTF-8") from None
+        if not text.strip():
+            raise Outcome(Exit.USAGE, "an empty --text: nothing to send")
+        if len(data) > MAX_TEXT_BYTES:
+            raise Outcome(
+                Exit.USAGE,
+                f"a --text of {len(data):,} bytes: text is at most {MAX_TEXT_BYTES:,} bytes"
+                " (1 MiB); put it in a file and send the file instead",
+            )
+        found.append((data, f"Text {n}.txt"))
+    return found
+
+
 class SharedFiles:
-    def __init__(self, paths: tuple[Path, ...]) -> None:
-        found: list[tuple[Path, str]] = []
+    def __init__(self, paths: tuple[Path, ...], texts: tuple[str, ...] = ()) -> None:
+        found: list[tuple[Path | bytes, str]] = list(_texts(texts))
         for given in paths:
             if not given.exists():
                 raise Outcome(Exit.USAGE, f"{given}: no such file or folder")
@@ -73,15 +102,18 @@ class SharedFiles:
             raise Outcome(Exit.USAGE, f"cannot share these names: {error}") from None
         self.files: list[_Shared] = []
         for (source, _), name in zip(found, names, strict=True):
-            stat = source.stat()
-            mime = mimetypes.guess_type(name)[0] or ""
-            info = FileInfo(
-                path=name,
-                size_bytes=stat.st_size,
-                mtime_ms=int(stat.st_mtime * 1000),
-                mime_type=mime,
-            )
-            self.files.append(_Shared(source, info, FileDigest(stat.st_size)))
+            if isinstance(source, bytes):
+                info = FileInfo(name, len(source), int(time.time() * 1000), TEXT_TYPE, text=True)
+            else:
+                stat = source.stat()
+                mime = mimetypes.guess_type(name)[0] or ""
+                info = FileInfo(
+                    path=name,
+                    size_bytes=stat.st_size,
+                    mtime_ms=int(stat.st_mtime * 1000),
+                    mime_type=mime,
+                )
+            self.files.append(_Shared(source, info, FileDigest(info.size_bytes)))
         self.sizes_bytes = [f.info.size_bytes for f in self.files]
         self.total_bytes = sum(self.sizes_bytes)
         self.manifest = Manifest(
@@ -93,9 +125,12 @@ class SharedFiles:
     def read_block(self, f: int, index: int) -> tuple[bytes, bytes]:
         """Block `index` of file `f` and its SHA-256 (feeding the file's digest)."""
         shared = self.files[f]
-        with shared.source.open("rb") as source:
-            source.seek(index * BLOCK_SIZE)
-            data = source.read(BLOCK_SIZE)
+        if isinstance(shared.source, bytes):
+            data = shared.source[index * BLOCK_SIZE : (index + 1) * BLOCK_SIZE]
+        else:
+            with shared.source.open("rb") as source:
+                source.seek(index * BLOCK_SIZE)
+                data = source.read(BLOCK_SIZE)
         try:
             return data, shared.digest.add_block(index, data)
         except ValueError as error:

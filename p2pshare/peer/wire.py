@@ -30,6 +30,8 @@ __all__ = [
     "CHUNK_SIZE",
     "EMPTY_SHA256",
     "MAX_LANES",
+    "MAX_TEXT_BYTES",
+    "MAX_TEXT_ITEMS",
     "PROTOCOL",
     "WINDOW_BLOCKS",
     "Ack",
@@ -50,6 +52,7 @@ __all__ = [
     "block_length",
     "chain_at",
     "chain_next",
+    "check_text_items",
     "encode_control",
     "file_key",
     "manifest_id",
@@ -67,6 +70,10 @@ MAX_LANES: Final = 6
 # How far past its lowest missing block a receiver that takes lanes accepts blocks; the sender
 # never sends further ahead of its lowest unacknowledged block.
 AHEAD_BLOCKS: Final = WINDOW_BLOCKS * MAX_LANES
+# A text item (a manifest entry with "text": true): UTF-8, at most one block, so it is hashed,
+# acknowledged and verified in one piece; at most MAX_TEXT_ITEMS of them in one manifest.
+MAX_TEXT_BYTES: Final = BLOCK_SIZE
+MAX_TEXT_ITEMS: Final = 16
 MAX_SAFE_INTEGER: Final = 2**53 - 1
 CHAIN_START: Final = bytes(32)
 EMPTY_SHA256: Final = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
@@ -85,6 +92,12 @@ class FileInfo(JsLengthLimited, frozen=True):
     size_bytes: Count = msgspec.field(name="size")
     mtime_ms: Count = msgspec.field(name="mtime")  # last modified, ms since 1970
     mime_type: str = msgspec.field(name="type")
+    # a text item (UTF-8, at most MAX_TEXT_BYTES): present only as true (check_text_items)
+    text: bool | UnsetType = UNSET
+
+    @property
+    def is_text(self) -> bool:
+        return self.text is True
 
 
 class WantEntry(msgspec.Struct, frozen=True):
@@ -184,7 +197,25 @@ def parse_control(text: str) -> ControlFrame:
             check_offer_paths([f.path for f in frame.files])
         except PathError as error:
             raise WireError(str(error), frame_type) from None
+        check_text_items(frame.files)
     return frame
+
+
+def check_text_items(files: Sequence[FileInfo]) -> None:
+    """A manifest's text items keep to their limits (wire.js's checkTextItems): `text` only
+    ever true, each at most MAX_TEXT_BYTES, at most MAX_TEXT_ITEMS. Raises WireError."""
+    count = 0
+    for info in files:
+        if info.text is UNSET:
+            continue
+        if info.text is not True:
+            raise WireError("invalid manifest frame", "manifest")
+        if info.size_bytes > MAX_TEXT_BYTES:
+            limit = MAX_TEXT_BYTES // BLOCK_SIZE
+            raise WireError(f"a text item is over {limit} MiB, the limit for text", "manifest")
+        count += 1
+    if count > MAX_TEXT_ITEMS:
+        raise WireError(f"more than {MAX_TEXT_ITEMS} text items", "manifest")
 
 
 def encode_control(frame: ControlFrame) -> str:

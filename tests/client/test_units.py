@@ -16,7 +16,15 @@ from p2pshare.client.exits import Exit, Outcome
 from p2pshare.client.progress import Display, format_bytes, format_duration
 from p2pshare.client.shared import SharedFiles
 from p2pshare.client.sink import PART_SUFFIX, PartFile, ResumeState, SinkError
-from p2pshare.peer.wire import BLOCK_SIZE, FileInfo, chain_at
+from p2pshare.peer.wire import (
+    BLOCK_SIZE,
+    MAX_TEXT_BYTES,
+    MAX_TEXT_ITEMS,
+    FileInfo,
+    chain_at,
+    encode_control,
+    parse_control,
+)
 
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
 
@@ -179,3 +187,27 @@ def test_the_sender_tags_a_receiver_as_its_page_says_it_is_seen() -> None:
         + "))))"
     )
     assert peer_tag(peer) == shown == "GGUb"
+
+
+def test_shared_texts_are_text_items_first_and_keep_to_the_limits(tmp_path: Path) -> None:
+    (tmp_path / "Text 1.txt").write_text("a file of that name")
+    shared = SharedFiles((tmp_path / "Text 1.txt",), ("héllo\n", "two"))
+    infos = [f.info for f in shared.files]
+    assert [(i.path, i.is_text) for i in infos] == [
+        ("Text 1.txt", True),
+        ("Text 2.txt", True),
+        (infos[2].path, False),
+    ]
+    assert infos[2].path != "Text 1.txt"  # made unique, as the browser does
+    assert infos[0].size_bytes == len("héllo\n".encode()) and infos[0].mime_type.startswith("text/")
+    assert shared.read_block(0, 0)[0] == "héllo\n".encode()
+    assert parse_control(encode_control(shared.manifest)) == shared.manifest
+    for texts, word in [
+        (("x" * (MAX_TEXT_BYTES + 1),), "1 MiB"),
+        (("  ",), "empty"),
+        (("x",) * (MAX_TEXT_ITEMS + 1), "at most"),
+        (("\udcff",), "UTF-8"),
+    ]:
+        with pytest.raises(Outcome) as refused:
+            SharedFiles((), texts)
+        assert refused.value.code is Exit.USAGE and word in refused.value.message

@@ -41,6 +41,7 @@ const [w, ss, g, p, pr, sg, l, h, st, rf, rp, rs, rr] = await Promise.all(
 console.log(JSON.stringify({
   PROTOCOL: w.PROTOCOL, BLOCK_SIZE: w.BLOCK_SIZE, CHUNK_SIZE: w.CHUNK_SIZE,
   WINDOW_BLOCKS: w.WINDOW_BLOCKS, MAX_FILES: w.MAX_FILES,
+  MAX_TEXT_BYTES: w.MAX_TEXT_BYTES, MAX_TEXT_ITEMS: w.MAX_TEXT_ITEMS,
   CHAIN_START: Array.from(w.CHAIN_START),
   HIGH_WATER_BYTES: ss.HIGH_WATER_BYTES, GONE_AFTER_SILENCE_MS: ss.GONE_AFTER_SILENCE_MS,
   WANT_RATE_PER_S: g.WANT_RATE_PER_S, WANT_BURST: g.WANT_BURST,
@@ -73,6 +74,8 @@ def test_the_constants_are_the_browsers(js: dict[str, Any]) -> None:
         "CHUNK_SIZE": wire.CHUNK_SIZE,
         "WINDOW_BLOCKS": wire.WINDOW_BLOCKS,
         "MAX_FILES": paths.MAX_FILES,
+        "MAX_TEXT_BYTES": wire.MAX_TEXT_BYTES,
+        "MAX_TEXT_ITEMS": wire.MAX_TEXT_ITEMS,
         "CHAIN_START": list(wire.CHAIN_START),
         "HIGH_WATER_BYTES": send_session.HIGH_WATER_BYTES,
         "GONE_AFTER_SILENCE_MS": send_session.GONE_AFTER_SILENCE_MS,

@@ -252,10 +252,27 @@ def sealed_vectors() -> dict[str, Any]:
 
 H = "ab" * 32
 FILE = {"path": "folder/a.txt", "size": 5, "mtime": 1764590400000, "type": "text/plain"}
+TEXT = {
+    "path": "Text 1.txt",
+    "size": MIB,
+    "mtime": 1,
+    "type": "text/plain;charset=utf-8",
+    "text": True,
+}
+
+
+def _texts(count: int, size: int = 1) -> str:
+    """A manifest with `count` text items of `size` bytes."""
+    files = [{**TEXT, "path": f"Text {n}.txt", "size": size} for n in range(1, count + 1)]
+    return dumps_like_js({"t": "manifest", "id": "x", "blockSize": MIB, "files": files})
+
+
 VALID_FRAMES: list[dict[str, Any]] = [
     {"t": "hello", "protocol": wire.PROTOCOL},
     {"t": "manifest", "id": "0" * 32, "blockSize": MIB, "missing": 0, "files": [FILE]},
     {"t": "manifest", "id": "", "blockSize": MIB, "missing": 2, "files": []},
+    # a text item of the most bytes a text may have, with a file
+    {"t": "manifest", "id": "1" * 32, "blockSize": MIB, "missing": 0, "files": [TEXT, FILE]},
     {"t": "start", "f": 0, "from": 3},
     {"t": "block", "f": 1, "i": 2, "len": MIB, "h": H},
     {"t": "block", "f": 0, "i": 0, "len": 1, "h": H},
@@ -300,6 +317,7 @@ ACCEPTED_FRAMES: list[str] = [
     '{"t":"manifest","id":"x","blockSize":1048576,"files":[],"missing":"anything"}',
     '{"t":"manifest","id":"x","blockSize":1048576,"files":[]}',
     '{"t":"ack","f":0,"i":0,"t":"ack"}',
+    _texts(16),  # MAX_TEXT_ITEMS
     '{"t":"lane","n":1.0,"sid":2e0,"s":{"k":"answer","sdp":"v=0"},"extra":1}',  # not in `s`
     '{"t":"lane","n":3,"sid":4,"s":{"k":"offer","sdp":"v=0","fresh":true,"re":5}}',
 ]
@@ -344,6 +362,14 @@ REFUSED_FRAMES: list[tuple[str, str]] = [
         '{"t":"manifest","id":"x","blockSize":1048576,"files":[{"path":"A","size":1,"mtime":0,"type":""},{"path":"a","size":1,"mtime":0,"type":""}]}',
         "manifest",
     ),
+    # text items: over MAX_TEXT_BYTES, `text` other than true, more than MAX_TEXT_ITEMS
+    (_texts(1, MIB + 1), "manifest"),
+    (_texts(1, 2 * MIB), "manifest"),
+    (_texts(1).replace('"text":true', '"text":false'), "manifest"),
+    (_texts(1).replace('"text":true', '"text":null'), "manifest"),
+    (_texts(1).replace('"text":true', '"text":1'), "manifest"),
+    (_texts(1).replace('"text":true', '"text":"true"'), "manifest"),
+    (_texts(17), "manifest"),
     ('{"t":"start","f":0}', "start"),
     ('{"t":"start","f":-1,"from":0}', "start"),
     ('{"t":"start","f":0.5,"from":0}', "start"),

@@ -1,11 +1,13 @@
 // Handing verified files to the person: into the folder they picked (relative paths kept), or
-// to the browser's downloads; again on request ("Save"); or all at once as one ZIP.
+// to the browser's downloads; again on request ("Save"); or all at once as one ZIP. A text
+// item is shown instead (text-view.js): its bytes are read back and decoded, never saved.
 //
 // Only verified files come here (ReceiverController calls it after the whole-file check).
 // Bytes stay on disk: a file is a disk-backed Blob from OPFS (or the in-memory fallback's
 // Blob), and the ZIP is assembled from those Blobs without reading them into memory.
 
 import { downloadBlob, opfsFile, saveToFolder } from './sink.js';
+import { decodeText, isTextItem } from './text-items.js';
 
 /**
  * @typedef {object} DeliveryTarget
@@ -30,6 +32,11 @@ export async function fileBlob(file, dir) {
  */
 export async function deliverFile(file, { folder, folderName, dir, removeStored }) {
   if (file.delivered) return;
+  if (isTextItem(file.info)) {
+    await readText(file, dir); // shown on the page: its copy stays where it is, for a reload
+    file.delivered = true;
+    return;
+  }
   const source = await fileBlob(file, dir);
   if (folder) {
     if ((await folder.queryPermission?.({ mode: 'readwrite' })) !== 'granted') {
@@ -43,6 +50,22 @@ export async function deliverFile(file, { folder, folderName, dir, removeStored 
   }
   file.delivered = true;
 }
+
+/**
+ * A verified text item's text, read back from OPFS (or the in-memory fallback's Blob) and
+ * decoded as strict UTF-8 into `file.shown`: {text, bidi} or {error}. At most MAX_TEXT_BYTES.
+ */
+export async function readText(file, dir) {
+  try {
+    file.shown = decodeText(await (await fileBlob(file, dir)).arrayBuffer());
+  } catch (error) {
+    file.shown = { error: `This text could not be read back (${error.message}). Open the link again to receive it again.` };
+  }
+  return file.shown;
+}
+
+/** Verified files that are files, not texts: what Save, a folder and the ZIP take. */
+export const savedFiles = (files) => files.filter((f) => !isTextItem(f.info));
 
 /** The ZIP's name: the one top folder all paths share ("album.zip"), or a generic one. */
 export function zipName(paths) {

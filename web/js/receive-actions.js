@@ -1,7 +1,7 @@
 // What the person does on the receiving page: Accept (after checking there is room for the
 // files), pick a folder, cancel, save a file again, save everything as one ZIP.
 
-import { downloadName, fileBlob, saveZip as zipFiles } from './delivery.js';
+import { downloadName, fileBlob, savedFiles, saveZip as zipFiles } from './delivery.js';
 import { MEMORY_CAP_BYTES, downloadBlob } from './sink.js';
 import { FileState, storageShortfallBytes } from './transfer/receive-file.js';
 import { formatBytes } from './util.js';
@@ -82,7 +82,7 @@ export async function saveAgain(rc, file) {
 /** Every verified file in one ZIP (delivery.js); `onProgress(fraction)` reports the CRC pass. */
 export function saveZip(rc, onProgress = () => {}) {
   return zipFiles(
-    rc.files.filter((f) => f.status === FileState.VERIFIED),
+    savedFiles(rc.files).filter((f) => f.status === FileState.VERIFIED),
     rc.dir,
     onProgress,
   );

@@ -5,6 +5,7 @@
 
 import { FileState, transferOutcome } from './transfer/receive-file.js';
 import { Phase } from './transfer/receive-phase.js';
+import { isTextItem } from './text-items.js';
 
 /** @typedef {import('./receiver.js').ReceiverController} ReceiverController */
 
@@ -80,9 +81,11 @@ function finishAll(rc) {
     const count = rc.files.filter((f) => !f.delivered).length;
     rc.movePhase(Phase.ERROR, `All files received and verified, but ${count} could not be saved: use its Save button.`, 'undelivered');
   } else {
-    const text = rc.folder
-      ? `All files received and verified, saved in “${rc.folderName}”.`
-      : 'All files received and verified, and handed to your downloads. If one is missing there, use its Save button.';
+    const text = rc.files.every((f) => isTextItem(f.info))
+      ? 'Everything received and verified: the text is shown below.'
+      : rc.folder
+        ? `All files received and verified, saved in “${rc.folderName}”.`
+        : 'All files received and verified, and handed to your downloads. If one is missing there, use its Save button.';
     rc.movePhase(Phase.DONE, text, 'all verified');
   }
   rc.persist();

@@ -164,7 +164,7 @@ export class ReceiverController extends EventTarget {
       console.warn('bad control frame from sender', error.message);
       return;
     }
-    this.fail(`The sender's file list was refused, so nothing was received: ${error.message}. Ask the sender to rename that file and share again.`);
+    this.fail(`The sender's file list was refused, so nothing was received: ${error.message}. Ask the sender to change that (rename the file, or send a long text as a file) and share again.`);
   }
 
   onControl(message) {

@@ -1,5 +1,6 @@
-// The sharing page: choosing files (names made portable), starting a share, resuming it after
-// a reload (the files added again), and the controls (copy, stop, add more).
+// The sharing page: choosing files (names made portable) or typing a text, starting a share,
+// resuming it after a reload (the files added again; texts are kept by the page), and the
+// controls (copy, stop, add more).
 
 import { accessKey } from './admission.js';
 import { newSenderKey, senderPublicKey } from './signing.js';
@@ -11,11 +12,14 @@ import { SealedSignaling } from './sealed-signaling.js';
 import { SenderController, fileInfo, relativePath } from './sender.js';
 import { SignalingClient, signalingUrl } from './signaling.js';
 import * as store from './store.js';
+import { moveTextBoxToShare, wireTextBox } from './text-box.js';
+import { isTextItem, textFile, textName, textOf, textProblem } from './text-items.js';
 import { portableUniquePaths } from './transfer/paths.js';
 import { SendState } from './transfer/send-session.js';
 import * as ui from './ui.js';
 import { senderStatus } from './view-model.js';
 import { fromBase64Url } from './util.js';
+import { fileKey } from './wire.js';
 
 /** localStorage: whether receiver rows show their connection line. */
 const DETAILS_KEY = 'p2pshare.connection-details';
@@ -50,6 +54,23 @@ export function handleFiles(handler) {
   if (earlyFiles.length) handler(earlyFiles.splice(0));
 }
 
+/** The items offered now (none before a share starts): text names and limits count them. */
+let offered = () => /** @type {import('./wire.js').FileInfo[]} */ ([]);
+
+/**
+ * Share `text` as a text item, as choosing a file does (through the current `onFiles`: it
+ * starts a share on the home page, adds to the share on the share page). Returns null, or
+ * the problem (text-items.js's textProblem) that kept it from being sent.
+ * @param {string} text
+ */
+export function shareText(text) {
+  const infos = offered();
+  const problem = textProblem(text, infos.filter(isTextItem).length);
+  if (problem) return problem;
+  onFiles([textFile(text, { name: textName(infos.map((info) => info.path)) })]);
+  return null;
+}
+
 /** Hook up the file inputs, pickers and the drop zone, once; they call the current `onFiles`. */
 export function fileChoosers() {
   wireChoosers(
@@ -63,6 +84,7 @@ export function fileChoosers() {
     },
     (files) => onFiles(files),
   );
+  wireTextBox(shareText);
 }
 
 export async function startSharing(files, config) {
@@ -70,21 +92,33 @@ export async function startSharing(files, config) {
   const { seedText } = newSenderKey();
   session.setItem(CREATOR_KEY(room), JSON.stringify({ token, secret: secretText, sign: seedText }));
   history.replaceState(null, '', `/r/${room}#${secretText}.${senderPublicKey(seedText)}`);
-  await saveSenderRecord(room, files.map(fileInfo), sourcesOf(files));
+  const shared = files.map((file) => ({ info: fileInfo(file), file }));
+  await saveSenderRecord(room, shared, sourcesOf(files));
   await runSender({
     room,
     secretText,
     signSeed: seedText,
     token,
-    shared: files.map((file) => ({ info: fileInfo(file), file })),
+    shared,
     sources: sourcesOf(files),
     config,
   });
 }
 
-/** The sender's file list (and any file-system handles) for a reload of its page. */
-function saveSenderRecord(room, files, sources) {
-  return store.save('rooms', room, { role: 'sender', files, sources, updated: Date.now() });
+/**
+ * The sender's file list (and any file-system handles) for a reload of its page, and the
+ * texts themselves (by file key): small enough to keep, so nobody has to type them again.
+ * @param {string} room @param {import('./shared-files.js').SharedFile[]} shared
+ */
+function saveSenderRecord(room, shared, sources) {
+  const texts = Object.fromEntries(shared.filter((s) => textOf(s.file) !== undefined).map((s) => [fileKey(s.info), textOf(s.file)]));
+  return store.save('rooms', room, { role: 'sender', files: shared.map((s) => s.info), texts, sources, updated: Date.now() });
+}
+
+/** A saved entry as the page gets it back: a text item with its text, a file to add again. */
+function restored(info, texts) {
+  const text = isTextItem(info) ? texts?.[fileKey(info)] : undefined;
+  return { info, file: typeof text === 'string' ? textFile(text, { name: info.path, mtime: info.mtime }) : null };
 }
 
 export async function resumeSender(room, creator, config) {
@@ -102,7 +136,7 @@ export async function resumeSender(room, creator, config) {
     secretText: creator.secret,
     signSeed: creator.sign,
     token: creator.token,
-    shared: saved.files.map((info) => ({ info, file: null })),
+    shared: saved.files.map((info) => restored(info, saved.texts)),
     sources: saved.sources ?? [],
     config,
   });
@@ -119,6 +153,8 @@ async function runSender({ room, secretText, signSeed, token, shared, sources, c
   globalThis.p2pshare = { sender, signaling };
 
   ui.showView('view-share');
+  moveTextBoxToShare();
+  offered = () => sender.shared.files.map((s) => s.info);
   ui.renderShareLink(link);
   $('share-link').focus();
   /** @type {HTMLInputElement} */ ($('share-link')).select();
@@ -219,7 +255,7 @@ async function runSender({ room, secretText, signSeed, token, shared, sources, c
     }
     await sender.addFiles(uniquePaths(files, sender.shared.files.map((s) => s.info.path)));
     sources.push(...sourcesOf(files).filter((source) => !sources.includes(source)));
-    await saveSenderRecord(room, sender.shared.files.map((s) => s.info), sources);
+    await saveSenderRecord(room, sender.shared.files, sources);
   });
   render();
   signaling.start();

@@ -3,6 +3,7 @@
 
 import { FileDigest } from './file-digest.js';
 import { digest } from './hashing.js';
+import { isTextFile } from './text-items.js';
 import { portablePath } from './transfer/paths.js';
 import { toHex } from './util.js';
 import { BLOCK_SIZE, fileKey } from './wire.js';
@@ -86,7 +87,8 @@ export function relativePath(file) {
   return file.relativePath || file.webkitRelativePath || file.name;
 }
 
-/** @param {File} file @returns {FileInfo} */
+/** @param {File} file @returns {FileInfo} a text item's (text-items.js) says `text: true` */
 export function fileInfo(file) {
-  return { path: relativePath(file), size: file.size, mtime: file.lastModified, type: file.type || '' };
+  const info = { path: relativePath(file), size: file.size, mtime: file.lastModified, type: file.type || '' };
+  return isTextFile(file) ? { ...info, text: true } : info;
 }

@@ -1,7 +1,10 @@
 // The receiving page's DOM: the file list (one row per file: status, progress, Save), the
 // overall progress with speed and time left, and the controls that apply. Peer-given text
-// (file names) only ever goes in via textContent.
+// (file names, text items: text-view.js) only ever goes in via textContent.
 
+import { readText, savedFiles } from './delivery.js';
+import { isTextItem, itemsPhrase } from './text-items.js';
+import { renderTextItem } from './text-view.js';
 import { $, reconcile, setText } from './ui-dom.js';
 import { formatBytes, formatDuration, formatSpeed } from './util.js';
 import { fileRow, peerTag } from './view-model.js';
@@ -17,10 +20,9 @@ export function renderReceiver(receiver, { onSave }) {
   const files = receiver.files;
   const total = receiver.totalBytes;
   if (receiver.manifest) {
-    const count = files.length;
     setText(
       $('receive-summary'),
-      `${count} ${count === 1 ? 'file' : 'files'}, ${formatBytes(total)} in all.${receiver.manifest.missing ? ' (The sender is re-adding some of them.)' : ''}`,
+      `${itemsPhrase(files.map((f) => f.info))}, ${formatBytes(total)} in all.${receiver.manifest.missing ? ' (The sender is re-adding some of them.)' : ''}`,
     );
   }
   const list = $('receive-files');
@@ -44,13 +46,22 @@ export function renderReceiver(receiver, { onSave }) {
       const file = receiver.files.find((f) => f.key === li.dataset.key);
       if (file) onSave(file);
     });
-    li.append(name, status, progress, size, save);
+    const slot = document.createElement('div');
+    slot.className = 'text-slot';
+    li.append(name, status, progress, size, save, slot);
     return li;
   });
   items.forEach((li, i) => {
     const file = files[i];
     const view = fileRow(file, receiver.mode);
-    const [name, status, progress, size, save] = li.children;
+    const [name, status, progress, size, save, slot] = li.children;
+    li.dataset.kind = isTextItem(file.info) ? 'text' : 'file';
+    // A text verified by an earlier page (a reload): read back from where it is kept.
+    if (isTextItem(file.info) && file.status === 'verified' && !file.shown && !file.reading) {
+      file.reading = true;
+      readText(file, receiver.dir).then(() => receiver.changed());
+    }
+    renderTextItem(/** @type {HTMLElement} */ (slot), file);
     save.hidden = view.saveHidden;
     save.setAttribute('aria-label', `Save ${file.info.path} again`);
     setText(name, file.info.path);
@@ -88,7 +99,7 @@ export function renderReceiver(receiver, { onSave }) {
     setText($('overall-text'), parts.filter(Boolean).join(' · '));
   }
   const zip = $('save-zip');
-  const verified = files.filter((f) => f.status === 'verified' && !f.savedToFolder);
+  const verified = savedFiles(files).filter((f) => f.status === 'verified' && !f.savedToFolder);
   zip.hidden = receiver.phase !== 'done' || verified.length < 2 || (receiver.mode === 'memory' && !verified.every((f) => f.blob));
   const me = receiver.signaling.welcome?.peer;
   setText($('whoami'), me ? `The sender sees you as “${peerTag(me)}”.` : '');

@@ -2,6 +2,7 @@
 // Text that came from a peer (file names, device names) only ever goes in via textContent.
 
 import { qrSvg } from './qr.js';
+import { isTextItem, itemsPhrase, textOf, textPreview } from './text-items.js';
 import { $, reconcile, setText } from './ui-dom.js';
 import { RateMeter, formatBytes, formatDuration, formatSpeed } from './util.js';
 import { peerTag, receiverRow } from './view-model.js';
@@ -107,7 +108,7 @@ function progressDetail(doneBytes, wantedBytes, meter) {
 export function renderSender(sender, { onCancel }) {
   const files = sender.shared.files;
   const showConnection = /** @type {HTMLInputElement} */ ($('connection-details')).checked;
-  setText($('share-summary'), `(${files.length} ${files.length === 1 ? 'file' : 'files'}, ${formatBytes(sender.shared.totalBytes)})`);
+  setText($('share-summary'), `(${itemsPhrase(files.map((s) => s.info))}, ${formatBytes(sender.shared.totalBytes)})`);
   const fileList = $('share-files');
   const fileItems = reconcile(fileList, files.map((_, i) => String(i)), () => {
     const li = document.createElement('li');
@@ -120,8 +121,14 @@ export function renderSender(sender, { onCancel }) {
   });
   fileItems.forEach((li, i) => {
     const shared = files[i];
-    setText(li.children[0], shared.info.path);
-    setText(li.children[1], shared.file ? formatBytes(shared.info.size) : `${formatBytes(shared.info.size)} · missing`);
+    // A text item shows its first line (the sender's own words, still only as text).
+    const text = isTextItem(shared.info) ? textOf(shared.file) : undefined;
+    li.dataset.kind = isTextItem(shared.info) ? 'text' : 'file';
+    if (text === undefined) li.children[0].removeAttribute('dir');
+    else li.children[0].setAttribute('dir', 'auto');
+    setText(li.children[0], text === undefined ? shared.info.path : `“${textPreview(text)}”`);
+    const kind = li.dataset.kind === 'text' ? ' · text' : '';
+    setText(li.children[1], shared.file ? `${formatBytes(shared.info.size)}${kind}` : `${formatBytes(shared.info.size)} · missing`);
   });
 
   const missing = sender.shared.missingFiles;
@@ -199,6 +206,7 @@ export function renderSender(sender, { onCancel }) {
   /** @type {HTMLInputElement} */ ($('share-link')).disabled = sender.stopped;
   if (sender.stopped) $('stop-confirm').hidden = true;
   $('add-more').hidden = sender.stopped || missing.length > 0;
+  $('text-box').hidden = sender.stopped || missing.length > 0;
   $('new-share').hidden = !sender.stopped;
 }
 

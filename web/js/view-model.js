@@ -149,6 +149,6 @@ export function fileRow(file, mode) {
     fraction,
     arrived,
     progressHidden: file.status === 'pending' && !file.from,
-    saveHidden: file.status !== 'verified' || Boolean(file.savedToFolder) || (mode === 'memory' && !file.blob),
+    saveHidden: file.status !== 'verified' || Boolean(file.savedToFolder) || (mode === 'memory' && !file.blob) || file.info.text === true,
   };
 }

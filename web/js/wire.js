@@ -26,6 +26,13 @@ export const MAX_LANES = 6;
  * unacknowledged block. It bounds what the receiver holds out of order.
  */
 export const AHEAD_BLOCKS = WINDOW_BLOCKS * MAX_LANES;
+/**
+ * Bytes of one text item (a manifest entry with `text: true`): one block, so a text is hashed,
+ * acknowledged and verified in one piece, and small enough to be shown whole.
+ */
+export const MAX_TEXT_BYTES = BLOCK_SIZE;
+/** Text items in one manifest: each is shown inline on the receiving page. */
+export const MAX_TEXT_ITEMS = 16;
 /** What a lane's `s` may carry: its negotiation, as in sealed signaling. */
 const LANE_KINDS = ['offer', 'answer', 'cand'];
 export { MAX_FILES };
@@ -45,6 +52,7 @@ export class WireError extends Error {
  * @property {number} size   bytes
  * @property {number} mtime  last modified, ms since 1970
  * @property {string} type   MIME type as the sender's browser reported it ('' if unknown)
+ * @property {true} [text]   a text item (UTF-8, at most MAX_TEXT_BYTES), shown, not saved
  */
 
 const isInt = (v, min = 0, max = Number.MAX_SAFE_INTEGER) => Number.isInteger(v) && v >= min && v <= max;
@@ -79,9 +87,17 @@ const VALIDATORS = {
     Array.isArray(m.files) &&
     m.files.length <= MAX_FILES &&
     m.files.every(
-      (f) => f && typeof f.path === 'string' && isInt(f.size) && isInt(f.mtime) && typeof f.type === 'string' && f.type.length < 256,
+      (f) =>
+        f &&
+        typeof f.path === 'string' &&
+        isInt(f.size) &&
+        isInt(f.mtime) &&
+        typeof f.type === 'string' &&
+        f.type.length < 256 &&
+        (f.text === undefined || f.text === true),
     ) &&
-    checkOfferPaths(m.files) === undefined, // throws PathError, with the reason
+    checkOfferPaths(m.files) === undefined && // throws PathError, with the reason
+    checkTextItems(m.files) === undefined, // throws WireError, with the reason
   start: (m) => isInt(m.f) && isInt(m.from),
   block: (m) => isInt(m.f) && isInt(m.i) && isInt(m.len, 1, BLOCK_SIZE) && isHex(m.h, 64),
   eof: (m) => isInt(m.f) && isHex(m.sha256, 64),
@@ -99,6 +115,21 @@ const VALIDATORS = {
   // both ways, on the first lane: the negotiation of lane `n` (sender: offer; receiver: answer)
   lane: (m) => isInt(m.n, 1, MAX_LANES - 1) && isInt(m.sid, 1) && isLaneSignal(m.s),
 };
+
+/**
+ * A manifest's text items keep to their limits: each at most MAX_TEXT_BYTES, at most
+ * MAX_TEXT_ITEMS of them. Throws WireError (a manifest's), naming the limit.
+ * @param {FileInfo[]} files
+ */
+export function checkTextItems(files) {
+  let count = 0;
+  for (const f of files) {
+    if (f.text !== true) continue;
+    if (f.size > MAX_TEXT_BYTES) throw new WireError(`a text item is over ${MAX_TEXT_BYTES / BLOCK_SIZE} MiB, the limit for text`, 'manifest');
+    count++;
+  }
+  if (count > MAX_TEXT_ITEMS) throw new WireError(`more than ${MAX_TEXT_ITEMS} text items`, 'manifest');
+}
 
 function isLaneSignal(s) {
   if (!s || typeof s !== 'object' || !LANE_KINDS.includes(s.k)) return false;
