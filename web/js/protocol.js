@@ -26,6 +26,7 @@ export const CLOSE = Object.freeze({
   TOO_MANY_ROOMS: 4010,
   DRAINING: 4011,
   ADMISSION_REFUSED: 4012,
+  NEARBY_MISMATCH: 4013,
 });
 
 /** `code` of an `error` frame (ErrorCode). */
@@ -49,6 +50,8 @@ export const ERROR = Object.freeze({
   DRAINING: 'draining',
   SHUTTING_DOWN: 'shutting-down',
   ADMISSION_REFUSED: 'admission-refused',
+  GROUP_FULL: 'group-full',
+  NEARBY_MISMATCH: 'nearby-mismatch',
 });
 
 /** Role. */
