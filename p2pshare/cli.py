@@ -23,6 +23,7 @@ import trio
 from p2pshare import __version__
 from p2pshare.config import Config, Limits
 from p2pshare.errors import ConfigError
+from p2pshare.signaling.nearby_scope import NearbyScope
 
 if TYPE_CHECKING:
     from p2pshare.server import ServerAddresses
@@ -58,6 +59,14 @@ def _bool(text: str) -> bool:
     if lowered in ("0", "false", "no", "off", ""):
         return False
     raise ValueError(f"not a boolean: {text!r}")
+
+
+def nearby_scope(text: str) -> NearbyScope:
+    try:
+        return NearbyScope(text.strip().lower())
+    except ValueError:
+        choices = ", ".join(scope.value for scope in NearbyScope)
+        raise ValueError(f"not one of {choices}: {text!r}") from None
 
 
 _LIMIT_HELP = {f.name: f for f in fields(Limits)}
@@ -121,6 +130,14 @@ _OPTIONS: tuple[_Option, ...] = (
         repeat=True,
     ),
     _Option(
+        "--nearby-scope",
+        "which devices see each other with no link: off; address (the same client address); "
+        "subnet (the same IPv4 /24 or IPv6 /64); auto (address for a public IPv4 address, "
+        "subnet for anything else). Behind a proxy it needs --trust-proxy (docs/deploy.md)",
+        nearby_scope,
+        NearbyScope.AUTO,
+    ),
+    _Option(
         "--drain-timeout",
         "on SIGTERM, refuse new rooms and keep live ones up to this many "
         "seconds before closing them (0: close at once)",
@@ -146,6 +163,7 @@ _OPTIONS: tuple[_Option, ...] = (
     ),
     _limit("--max-receivers", "max_receivers_per_room", int, "receivers in one room at once"),
     _limit("--max-rooms", "max_rooms", int, "live rooms in this process"),
+    _limit("--max-nearby-peers", "max_nearby_peers", int, "devices in one nearby group at once"),
     _limit("--max-connections", "max_connections", int, "signaling connections in this process"),
     _limit(
         "--max-connections-per-address",
@@ -295,6 +313,7 @@ def config_from_args(args: argparse.Namespace, explicit: set[str]) -> Config:
         state_dir=values["state_dir"],
         trust_proxy=bool(values["trust_proxy"]),
         drain_timeout_s=values["drain_timeout"],
+        nearby_scope=values["nearby_scope"],
         public_urls=tuple(values["public_url"] or ()),
         web_root=values["web_root"],
         limits=limits,

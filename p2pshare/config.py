@@ -13,6 +13,7 @@ from pathlib import Path
 
 from p2pshare.errors import ConfigError
 from p2pshare.http.origin import allowed_origins
+from p2pshare.signaling.nearby_scope import NearbyScope
 
 __all__ = ["Config", "Limits"]
 
@@ -33,6 +34,8 @@ class Limits:
     """Over-rate messages dropped in a row before the connection is closed."""
     max_receivers_per_room: int = 16
     """Receivers present in one room at once (the sender is not counted)."""
+    max_nearby_peers: int = 32
+    """Devices in one nearby group at once (then `group-full`)."""
     max_rooms: int = 100_000
     """Live rooms in this process."""
     max_connections: int = 50_000
@@ -101,6 +104,9 @@ class Config:
     public_urls: tuple[str, ...] = ()
     """The URLs people open (e.g. https://share.example.org): when set, only those hosts are
     served and only their pages may open signaling (refuses DNS rebinding)."""
+    nearby_scope: NearbyScope = NearbyScope.AUTO
+    """Which devices see each other with no link: off, auto, address or subnet (see
+    p2pshare/signaling/nearby_scope.py)."""
     limits: Limits = field(default_factory=Limits)
 
     def __post_init__(self) -> None:
@@ -124,6 +130,8 @@ class Config:
             allowed_origins(self.public_urls)
         except ValueError as exc:
             raise ConfigError(f"--public-url must look like https://host[:port] ({exc})") from None
+        if not isinstance(self.nearby_scope, NearbyScope):
+            raise ConfigError(f"nearby_scope must be a NearbyScope, got {self.nearby_scope!r}")
         if not math.isfinite(self.drain_timeout_s) or self.drain_timeout_s < 0:
             raise ConfigError("drain_timeout_s must be a number of seconds, 0 or more")
 

@@ -10,6 +10,7 @@ import pytest
 from p2pshare.cli import build_parser, config_from_args, main
 from p2pshare.config import Config, Limits
 from p2pshare.errors import ConfigError
+from p2pshare.signaling.nearby_scope import NearbyScope
 
 
 def config_for(argv: list[str]) -> Config:
@@ -54,6 +55,8 @@ def test_environment_sets_options_and_flags_win(monkeypatch: pytest.MonkeyPatch)
         (["--heartbeat-interval", "20", "--heartbeat-timeout", "10"], {}),
         ([], {"P2PSHARE_PORT": "eighty"}),
         ([], {"P2PSHARE_TRUST_PROXY": "perhaps"}),
+        (["--nearby-scope", "everyone"], {}),
+        ([], {"P2PSHARE_NEARBY_SCOPE": "lan"}),
     ],
 )
 def test_bad_values_are_one_line_errors(
@@ -71,6 +74,17 @@ def test_bad_values_are_one_line_errors(
     assert code == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith(("p2pshare: ", "usage:")) and "Traceback" not in err
+
+
+def test_nearby_scope_flag_and_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert config_for([]).nearby_scope is NearbyScope.AUTO
+    assert config_for(["--nearby-scope", "subnet"]).nearby_scope is NearbyScope.SUBNET
+    monkeypatch.setenv("P2PSHARE_NEARBY_SCOPE", "Off")
+    assert config_for([]).nearby_scope is NearbyScope.OFF
+    assert config_for(["--nearby-scope=address"]).nearby_scope is NearbyScope.ADDRESS
+    assert config_for(["--max-nearby-peers", "8"]).limits.max_nearby_peers == 8
+    with pytest.raises(ConfigError, match="nearby_scope"):
+        Config(nearby_scope="auto")  # type: ignore[arg-type]
 
 
 def test_abbreviated_flags_are_refused() -> None:
@@ -101,6 +115,8 @@ def test_help_names_every_environment_variable() -> None:
         "P2PSHARE_MAX_CONNECTIONS_PER_ADDRESS",
         "P2PSHARE_MAX_ROOMS_PER_ADDRESS",
         "P2PSHARE_JOIN_TIMEOUT",
+        "P2PSHARE_NEARBY_SCOPE",
+        "P2PSHARE_MAX_NEARBY_PEERS",
     ]:
         assert name in result.stdout, name
 

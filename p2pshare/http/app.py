@@ -7,6 +7,7 @@ Routes:
   GET  /healthz            200 while taking new rooms, 503 while draining
   GET  /metrics            Prometheus text
   WS   /ws/<room>          signaling (see docs/protocol.md)
+  WS   /ws/nearby.<group>  a nearby group: only the client's own (its address's) is served
 
 A GET never touches a room: link-preview bots that fetch a shared link cannot
 join, consume or disturb it.
@@ -35,9 +36,18 @@ from p2pshare.http.origin import allowed_origins, normalize_origin, request_orig
 from p2pshare.http.static import Asset, StaticFiles
 from p2pshare.ice import ice_servers_for
 from p2pshare.metrics import Metrics
+from p2pshare.signaling.messages import NEARBY_PATH_PREFIX
+from p2pshare.signaling.nearby_scope import NearbyScope, nearby_group_for
 from p2pshare.signaling.service import Disconnect, SignalingService
 
-__all__ = ["SECURITY_HEADERS", "App", "client_address", "ice_servers_for"]
+__all__ = [
+    "SECURITY_HEADERS",
+    "App",
+    "client_address",
+    "ice_servers_for",
+    "nearby_address",
+    "nearby_group",
+]
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -89,22 +99,60 @@ _WS_PATH = re.compile(r"^/ws/([^/]*)$")
 # For the operator and its proxies (health checks, scraping), under any Host.
 OPERATOR_PATHS = frozenset({"/healthz", "/metrics"})
 _HOSTNAME = re.compile(r"^[A-Za-z0-9.-]{1,253}$")
+# Headers a proxy adds: a request with one of them came through a proxy (or says it did).
+_FORWARDING_HEADERS = frozenset({b"x-forwarded-for", b"x-real-ip", b"forwarded"})
+
+
+def _forwarded_for(scope: HTTPScope | WebsocketScope) -> str | None:
+    """The last X-Forwarded-For hop, the one our own proxy added, or None.
+
+    Several header lines form one list (HAProxy's `option forwardfor` adds a line after any
+    the client sent).
+    """
+    lines = [value for name, value in scope["headers"] if name == b"x-forwarded-for"]
+    if lines:
+        last = lines[-1].decode("latin-1").split(",")[-1].strip()
+        if last:
+            return last
+    return None
 
 
 def client_address(scope: HTTPScope | WebsocketScope, trust_proxy: bool) -> str:
-    """The client's address: the socket peer, or the last X-Forwarded-For hop if trusted.
-
-    The last hop is the one our own proxy added; several header lines form one list
-    (HAProxy's `option forwardfor` adds a line after any the client sent).
-    """
+    """The client's address: the socket peer, or the last X-Forwarded-For hop if trusted."""
     if trust_proxy:
-        lines = [value for name, value in scope["headers"] if name == b"x-forwarded-for"]
-        if lines:
-            last = lines[-1].decode("latin-1").split(",")[-1].strip()
-            if last:
-                return last
+        forwarded = _forwarded_for(scope)
+        if forwarded is not None:
+            return forwarded
     client = scope.get("client")
     return client[0] if client else "unknown"
+
+
+def nearby_address(
+    scope: HTTPScope | WebsocketScope, trust_proxy: bool, nearby_scope: NearbyScope
+) -> str | None:
+    """The address that picks the client's nearby group, or None when it is a proxy's.
+
+    With --trust-proxy: the hop the proxy added, or None without one (a request that did
+    not come through the proxy: the socket peer could be the proxy itself). Without: the
+    socket peer; but under `auto`, None when the request carries a proxy's forwarding header
+    (X-Forwarded-For, X-Real-IP, Forwarded): the peer is then a proxy, and every client of
+    the deployment would be one "nearby" group of strangers. The explicit scopes take the
+    socket peer as they are told.
+    """
+    if trust_proxy:
+        return _forwarded_for(scope)
+    if nearby_scope is NearbyScope.AUTO and any(
+        name in _FORWARDING_HEADERS for name, _ in scope["headers"]
+    ):
+        return None
+    client = scope.get("client")
+    return client[0] if client else None
+
+
+def nearby_group(scope: HTTPScope | WebsocketScope, config: Config) -> str | None:
+    """The client's nearby group id (/config.json, the check of /ws/nearby.<group>), or None."""
+    address = nearby_address(scope, config.trust_proxy, config.nearby_scope)
+    return nearby_group_for(config.nearby_scope, address)
 
 
 def _request_host(scope: HTTPScope) -> str | None:
@@ -238,7 +286,12 @@ class App:
             return
         await send({"type": "websocket.accept", "subprotocol": None, "headers": []})
         port = _AsgiWebSocket(receive, send, client_address(scope, self.config.trust_proxy))
-        await self.signaling.handle(port, match.group(1))
+        target = match.group(1)
+        if target.startswith(NEARBY_PATH_PREFIX):  # a room id never holds a "."
+            group = target.removeprefix(NEARBY_PATH_PREFIX)
+            await self.signaling.handle_nearby(port, group, nearby_group(scope, self.config))
+        else:
+            await self.signaling.handle(port, target)
 
     # --- HTTP ----------------------------------------------------------------
 
@@ -271,6 +324,7 @@ class App:
 
     async def _config_json(self, send: ASGISendCallable, scope: HTTPScope) -> None:
         limits = self.config.limits
+        group = nearby_group(scope, self.config)
         body = {
             "version": __version__,
             "iceServers": ice_servers_for(self.config, _request_host(scope), time.time()),
@@ -279,6 +333,8 @@ class App:
             "heartbeatS": limits.heartbeat_interval_s,
             # So that a page opened at 127.0.0.1 can tell its user the address others can use.
             "urls": self.public_urls,
+            # The group of devices this one sees with no link (None: off, or no group).
+            "nearby": None if group is None else {"group": group},
         }
         await self._respond(
             send, scope, 200, json.dumps(body).encode(), content_type=b"application/json"

@@ -4,8 +4,10 @@ The shell (service.py) passes in what happened (a frame arrived, the room refuse
 the heartbeat came round, a message is to be sent, the socket went away) with the time
 `now_s`; the connection decides, and its state says what the shell must carry out:
 
-- `receive` returns the message the shell must take to the room (a `Join` while the
-  connection awaits one, a `Relay` once it has joined), or None;
+- `receive_join` and `receive` return the message the shell must take to the room (a `Join`
+  while the connection awaits one, a `Relay` once it has joined), or None; a nearby group's
+  connection (`ConnectionRules.decode`: the near-* frames) hands over its `NearJoin`, then
+  its `NearName` and `NearRelay` frames, under the same rules;
 - `outbox` holds the frames to write, in order (`pop_outgoing` / `wrote` as they go out);
 - `state is ConnState.ENDED`: stop reading, write what is queued (unless `aborted`), then
   close with `close_code` and `close_reason`.
@@ -24,16 +26,21 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Final, assert_never
+from typing import Final, TypeVar
 
 from p2pshare.config import Limits
 from p2pshare.errors import P2PShareError
 from p2pshare.ratelimit import TokenBucket
 from p2pshare.signaling.messages import (
+    ClientMessage,
     CloseCode,
     ErrorCode,
     ErrorMessage,
     Join,
+    NearbyClientMessage,
+    NearJoin,
+    NearName,
+    NearRelay,
     Ping,
     Pong,
     Relay,
@@ -44,12 +51,21 @@ from p2pshare.signaling.messages import (
 
 __all__ = [
     "CONN_TRANSITIONS",
+    "NEARBY_REQUESTS",
+    "ROOM_REQUESTS",
     "ConnState",
     "Connection",
     "ConnectionRules",
     "IllegalTransition",
     "Verdict",
 ]
+
+# What a connection hands its shell: the join (`receive_join`), then the requests (`receive`).
+JoinT = TypeVar("JoinT", Join, NearJoin)
+RequestT = TypeVar("RequestT", bound=Relay | NearName | NearRelay)
+AnyClientMessage = ClientMessage | NearbyClientMessage
+ROOM_REQUESTS: Final = (Relay,)
+NEARBY_REQUESTS: Final = (NearName, NearRelay)
 
 MAX_BAD_MESSAGES_IN_A_ROW: Final = 10
 ERROR_FRAME_INTERVAL_S: Final = 1.0  # at most one rate-limit error frame a second per peer
@@ -101,6 +117,8 @@ class ConnectionRules:
 
     limits: Limits
     count_rejected: Callable[[ErrorCode], object] = lambda code: None
+    # A room's frames, or a nearby group's (messages.decode_nearby_client_message).
+    decode: Callable[[str, int], AnyClientMessage] = decode_client_message
 
 
 class Connection:
@@ -155,8 +173,9 @@ class Connection:
 
     # --- what arrives -----------------------------------------------------------
 
-    def receive_join(self, frame: str | bytes, now_s: float) -> Join | None:
-        """The first frame arrived: the join the shell takes to the room, or None (ended)."""
+    def receive_join(self, frame: str | bytes, now_s: float, kind: type[JoinT]) -> JoinT | None:
+        """The first frame arrived: the join (of `kind`) the shell takes to its room or group,
+        or None (ended)."""
         if self.state is not ConnState.AWAITING_JOIN:
             if self.state is ConnState.ENDED:
                 return None
@@ -167,7 +186,7 @@ class Connection:
         except SignalingError as error:
             self.end(error.as_fatal())
             return None
-        if not isinstance(message, Join):
+        if not isinstance(message, kind):
             self.end(
                 SignalingError(ErrorCode.JOIN_FIRST, "send join before anything else", fatal=True)
             )
@@ -175,8 +194,11 @@ class Connection:
         self._move(ConnState.JOINING)
         return message
 
-    def receive(self, frame: str | bytes, now_s: float) -> Relay | None:
-        """A frame arrived on a joined connection: the relay the shell takes to the room, if any."""
+    def receive(
+        self, frame: str | bytes, now_s: float, kinds: tuple[type[RequestT], ...]
+    ) -> RequestT | None:
+        """A frame arrived on a joined connection: the request (of `kinds`: `Relay` in a room;
+        `NearName`, `NearRelay` in a nearby group) the shell takes on, if any."""
         if self.state is not ConnState.JOINED:
             if self.state is ConnState.ENDED:
                 return None
@@ -194,20 +216,16 @@ class Connection:
         # It parsed: refusing its content later (unknown peer...) is not "bad input", and a
         # sender still talking to a receiver that just left must not be cut off for it.
         self.bad_in_row = 0
-        match message:
-            case Relay():
-                return message
-            case Ping():
-                self.queue(_PONG_TEXT, now_s)
-            case Pong():
-                pass
-            case Join():
-                self.reject(
-                    SignalingError(ErrorCode.ALREADY_JOINED, "this connection has already joined"),
-                    now_s,
-                )
-            case _:
-                assert_never(message)
+        if isinstance(message, kinds):
+            return message
+        if isinstance(message, Ping):
+            self.queue(_PONG_TEXT, now_s)
+        elif isinstance(message, Join | NearJoin):
+            self.reject(
+                SignalingError(ErrorCode.ALREADY_JOINED, "this connection has already joined"),
+                now_s,
+            )
+        # (Pong: a sign of life, nothing more. The decoder yields nothing else.)
         return None
 
     def _drop_over_rate(self, now_s: float) -> None:
@@ -224,13 +242,13 @@ class Connection:
             self.last_rate_error_s = now_s
             self.queue(_RATE_LIMITED_TEXT, now_s)
 
-    def _decode(self, frame: str | bytes) -> Join | Relay | Ping | Pong:
+    def _decode(self, frame: str | bytes) -> AnyClientMessage:
         if isinstance(frame, bytes):
             raise SignalingError(
                 ErrorCode.BAD_MESSAGE,
                 "binary frames are not part of the protocol; send JSON text frames",
             )
-        return decode_client_message(frame, self.rules.limits.max_frame_bytes)
+        return self.rules.decode(frame, self.rules.limits.max_frame_bytes)
 
     def reject(self, error: SignalingError, now_s: float) -> None:
         """A message was refused (here, or by the room): an error frame, or the end."""

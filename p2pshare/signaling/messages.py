@@ -7,14 +7,20 @@ contract and every example in it is decoded by the tests.
 
 The server never looks inside `data`: payloads are sealed end to end by the
 browsers and relayed as opaque strings.
+
+Nearby groups (`/ws/nearby.<group>`) speak their own frames, `near-*` (plus `ping`, `pong`
+and `error`), in unions of their own: a room connection never decodes a `near-join`, nor a
+nearby connection a `join`. Device names and descriptions are checked here, whole: a
+name that could reorder or hide text on another device's screen is refused.
 """
 
 from __future__ import annotations
 
 import enum
+import unicodedata
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Annotated, Final, Literal
+from typing import Annotated, Final, Literal, TypeVar
 
 import msgspec
 
@@ -22,6 +28,9 @@ from p2pshare.errors import P2PShareError
 
 __all__ = [
     "CLOSE_CODE_FOR_ERROR",
+    "NEARBY_MAX_DATA_CHARS",
+    "NEARBY_MAX_NAME_UNITS",
+    "NEARBY_PATH_PREFIX",
     "PROTOCOL_VERSION",
     "ROOM_ID_PATTERN",
     "ClientMessage",
@@ -29,6 +38,16 @@ __all__ = [
     "ErrorCode",
     "ErrorMessage",
     "Join",
+    "NearJoin",
+    "NearLeft",
+    "NearName",
+    "NearPeer",
+    "NearPeerInfo",
+    "NearRelay",
+    "NearRelayed",
+    "NearWelcome",
+    "NearbyClientMessage",
+    "NearbyServerMessage",
     "PeerInfo",
     "PeerJoined",
     "PeerLeft",
@@ -42,10 +61,14 @@ __all__ = [
     "TurnServer",
     "Welcome",
     "decode_client_message",
+    "decode_nearby_client_message",
+    "decode_nearby_server_message",
     "decode_server_message",
     "encode_client_message",
     "encode_server_message",
+    "is_valid_nearby_group_id",
     "is_valid_room_id",
+    "nearby_text_problem",
 ]
 
 PROTOCOL_VERSION: Final = 1
@@ -95,6 +118,8 @@ class ErrorCode(enum.StrEnum):
     DRAINING = "draining"  # the server is shutting down and takes no new rooms
     SHUTTING_DOWN = "shutting-down"  # the server is stopping now
     ADMISSION_REFUSED = "admission-refused"  # no proof of the link's secret, or a wrong one
+    GROUP_FULL = "group-full"  # max_nearby_peers devices are in this nearby group
+    NEARBY_MISMATCH = "nearby-mismatch"  # /ws/nearby.<group> is not this client's group
 
 
 class CloseCode(enum.IntEnum):
@@ -115,6 +140,7 @@ class CloseCode(enum.IntEnum):
     ADMISSION_REFUSED = (
         4012  # the join's proof of the link's secret is missing or wrong: do not reconnect
     )
+    NEARBY_MISMATCH = 4013  # not this client's nearby group: fetch /config.json, then reconnect
 
 
 # The one table of what each error closes the connection with when it ends it (docs/protocol.md,
@@ -140,6 +166,8 @@ CLOSE_CODE_FOR_ERROR: Final[Mapping[ErrorCode, CloseCode | None]] = MappingProxy
         ErrorCode.DRAINING: CloseCode.DRAINING,
         ErrorCode.SHUTTING_DOWN: CloseCode.GOING_AWAY,
         ErrorCode.ADMISSION_REFUSED: CloseCode.ADMISSION_REFUSED,
+        ErrorCode.GROUP_FULL: CloseCode.ROOM_FULL,  # full, like a room
+        ErrorCode.NEARBY_MISMATCH: CloseCode.NEARBY_MISMATCH,
     }
 )
 
@@ -274,11 +302,149 @@ class ErrorMessage(_Message, tag="error", frozen=True):
 
 ServerMessage = Welcome | PeerJoined | PeerLeft | Relayed | Ping | Pong | ErrorMessage
 
+
+# --- nearby groups (/ws/nearby.<group>) ---------------------------------------
+
+NEARBY_PATH_PREFIX: Final = "nearby."  # /ws/nearby.<group>; a room id never holds a "."
+NEARBY_GROUP_ID_PATTERN: Final = r"^[A-Za-z0-9_-]{22}\Z"  # nearby_scope.nearby_group_id
+NEARBY_MAX_NAME_UNITS: Final = 48  # a name or device text, in UTF-16 code units (the page's)
+NEARBY_MAX_DATA_CHARS: Final = 8192  # one near-relay's opaque data
+NEARBY_MAX_PEERS_LISTED: Final = 64  # a near-welcome's peers (a group holds 32 by default)
+# Categories refused anywhere in a name or device text: controls (Cc), format characters
+# (Cf: bidi overrides and isolates U+202A-202E, U+2066-2069, marks U+200E/F, zero-width and
+# BOM...), line and paragraph separators (Zl, Zp: a name is one line) and lone surrogates.
+_REFUSED_CATEGORIES: Final = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs"})
+# Before the Unicode check, a bound on what is looked at (whitespace to trim included).
+_NEARBY_RAW_CHARS: Final = 256
+
+NearbyData = Annotated[str, msgspec.Meta(min_length=1, max_length=NEARBY_MAX_DATA_CHARS)]
+NearbyText = Annotated[str, msgspec.Meta(max_length=_NEARBY_RAW_CHARS)]
+NearbyPeerId = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{16}\Z")]
+
+
+def is_valid_nearby_group_id(group_id: str) -> bool:
+    return len(group_id) == 22 and _ROOM_ID_CHARS.issuperset(group_id)
+
+
+def nearby_text_problem(text: str, *, min_units: int) -> str | None:
+    """What is wrong with a name (`min_units` 1) or device text (0) as sent, or None.
+
+    Checked: no refused character anywhere, then `min_units`..NEARBY_MAX_NAME_UNITS UTF-16
+    units once trimmed (str.strip, as the page's trim() on what is left).
+    """
+    for char in text:
+        if unicodedata.category(char) in _REFUSED_CATEGORIES:
+            return f"U+{ord(char):04X} is a control or invisible character"
+    trimmed = text.strip()
+    units = len(trimmed) + sum(1 for char in trimmed if ord(char) > 0xFFFF)
+    if not min_units <= units <= NEARBY_MAX_NAME_UNITS:
+        return f"{units} UTF-16 units, not {min_units} to {NEARBY_MAX_NAME_UNITS}"
+    return None
+
+
+def _checked_text(struct: msgspec.Struct, field: str, *, min_units: int, trim: bool) -> None:
+    """Validate (in __post_init__: a ValueError is a ValidationError to msgspec) and, with
+    `trim`, store the trimmed text; without, the text must be trimmed already."""
+    text = getattr(struct, field)
+    problem = nearby_text_problem(text, min_units=min_units)
+    if problem is None and not trim and text != text.strip():
+        problem = "not trimmed"
+    if problem is not None:
+        raise ValueError(f"{field}: {problem}")
+    if trim:
+        msgspec.structs.force_setattr(struct, field, text.strip())
+
+
+class NearJoin(_Message, tag="near-join", frozen=True):
+    """First message on a nearby connection: this tab (`cid`, as for rooms) and how it is shown."""
+
+    cid: ClientId
+    name: NearbyText
+    device: NearbyText = ""
+    v: int = PROTOCOL_VERSION
+
+    def __post_init__(self) -> None:
+        _checked_text(self, "name", min_units=1, trim=True)
+        _checked_text(self, "device", min_units=0, trim=True)
+
+
+class NearName(_Message, tag="near-name", frozen=True):
+    """Rename this device (announced to the group as `near-peer`)."""
+
+    name: NearbyText
+
+    def __post_init__(self) -> None:
+        _checked_text(self, "name", min_units=1, trim=True)
+
+
+class NearRelay(_Message, tag="near-relay", frozen=True):
+    """Forward `data` (opaque to the server) to the group's peer `to`."""
+
+    to: PeerId
+    data: NearbyData
+
+
+NearbyClientMessage = NearJoin | NearName | NearRelay | Ping | Pong
+
+
+class NearPeerInfo(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A device of the group, as shown to the others (its texts were checked and trimmed)."""
+
+    id: NearbyPeerId
+    name: NearbyText
+    device: NearbyText
+
+    def __post_init__(self) -> None:
+        _checked_text(self, "name", min_units=1, trim=False)
+        _checked_text(self, "device", min_units=0, trim=False)
+
+
+class NearWelcome(_Message, tag="near-welcome", frozen=True):
+    """Answer to `near-join`: your peer id (random, this connection's) and the others."""
+
+    you: NearbyPeerId
+    peers: Annotated[tuple[NearPeerInfo, ...], msgspec.Meta(max_length=NEARBY_MAX_PEERS_LISTED)]
+
+
+class NearPeer(_Message, tag="near-peer", frozen=True):
+    """A device joined the group, or renamed itself."""
+
+    id: NearbyPeerId
+    name: NearbyText
+    device: NearbyText
+
+    def __post_init__(self) -> None:
+        _checked_text(self, "name", min_units=1, trim=False)
+        _checked_text(self, "device", min_units=0, trim=False)
+
+
+class NearLeft(_Message, tag="near-left", frozen=True):
+    """A device left the group (closed, dropped, or replaced by its own reload)."""
+
+    id: NearbyPeerId
+
+
+class NearRelayed(_Message, tag="near-relayed", frozen=True):
+    """Relayed data; `from` is set by the server from the sender's connection."""
+
+    from_: NearbyPeerId = msgspec.field(name="from")
+    data: NearbyData
+
+
+NearbyServerMessage = NearWelcome | NearPeer | NearLeft | NearRelayed | Ping | Pong | ErrorMessage
+
 # Annotated rather than inferred: msgspec < 0.23 types a Decoder of a union as Decoder[Any],
 # 0.23 as Decoder[the union]; with the annotation `decode` is typed alike on both, no cast.
 _client_decoder: Final[msgspec.json.Decoder[ClientMessage]] = msgspec.json.Decoder(ClientMessage)
 _server_decoder: Final[msgspec.json.Decoder[ServerMessage]] = msgspec.json.Decoder(ServerMessage)
+_nearby_client_decoder: Final[msgspec.json.Decoder[NearbyClientMessage]] = msgspec.json.Decoder(
+    NearbyClientMessage
+)
+_nearby_server_decoder: Final[msgspec.json.Decoder[NearbyServerMessage]] = msgspec.json.Decoder(
+    NearbyServerMessage
+)
 _encoder: Final = msgspec.json.Encoder()
+_M = TypeVar("_M")
 
 
 def is_valid_room_id(room_id: str) -> bool:
@@ -291,6 +457,18 @@ def decode_client_message(frame: str | bytes, max_frame_bytes: int) -> ClientMes
     Raises SignalingError: TOO_BIG (fatal, 1009) past `max_frame_bytes`, or
     BAD_MESSAGE (not fatal) for anything that is not a valid client message.
     """
+    return _decode_client(_client_decoder, frame, max_frame_bytes)
+
+
+def decode_nearby_client_message(frame: str | bytes, max_frame_bytes: int) -> NearbyClientMessage:
+    """Decode one frame of a nearby connection; raises SignalingError as
+    `decode_client_message` does."""
+    return _decode_client(_nearby_client_decoder, frame, max_frame_bytes)
+
+
+def _decode_client(
+    decoder: msgspec.json.Decoder[_M], frame: str | bytes, max_frame_bytes: int
+) -> _M:
     size = len(frame)
     if isinstance(frame, str) and size * 4 > max_frame_bytes:
         size = len(frame.encode())  # UTF-8 takes at most 4 bytes a character
@@ -301,7 +479,7 @@ def decode_client_message(frame: str | bytes, max_frame_bytes: int) -> ClientMes
             fatal=True,
         )
     try:
-        return _client_decoder.decode(frame)
+        return decoder.decode(frame)
     except msgspec.ValidationError as exc:
         raise SignalingError(ErrorCode.BAD_MESSAGE, f"invalid message: {exc}") from None
     except msgspec.DecodeError as exc:
@@ -316,9 +494,17 @@ def decode_server_message(frame: str | bytes) -> ServerMessage:
     return _server_decoder.decode(frame)
 
 
-def encode_server_message(message: ServerMessage) -> str:
+def decode_nearby_server_message(frame: str | bytes) -> NearbyServerMessage:
+    """Decode a nearby connection's server frame (tests and tools acting as clients).
+
+    Raises msgspec.ValidationError / msgspec.DecodeError on malformed input.
+    """
+    return _nearby_server_decoder.decode(frame)
+
+
+def encode_server_message(message: ServerMessage | NearbyServerMessage) -> str:
     return _encoder.encode(message).decode()
 
 
-def encode_client_message(message: ClientMessage) -> str:
+def encode_client_message(message: ClientMessage | NearbyClientMessage) -> str:
     return _encoder.encode(message).decode()

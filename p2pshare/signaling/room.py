@@ -44,6 +44,7 @@ from p2pshare.signaling.messages import (
     CloseCode,
     ErrorCode,
     Join,
+    NearbyServerMessage,
     PeerInfo,
     PeerJoined,
     PeerLeft,
@@ -63,7 +64,7 @@ ConnHandle = Hashable
 @dataclass(frozen=True, slots=True)
 class Deliver:
     conn: ConnHandle
-    message: ServerMessage
+    message: ServerMessage | NearbyServerMessage  # (the latter from a NearbyGroup)
     # A welcome to a proven member (the sender, or a receiver whose proof the room checked):
     # the shell adds TURN credentials to it. Receivers on probation get none.
     grants_turn: bool = False

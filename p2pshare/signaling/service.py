@@ -20,15 +20,21 @@ The rules of one connection (the join gate, the rate limit, the bad-message
 counter, the queues, the heartbeat's verdicts) are connection.py's, sans-IO; the
 rules of rooms are room.py's. This shell moves frames between them and the
 sockets, and carries out what they decide.
+
+Nearby groups (`/ws/nearby.<group>`, nearby.py) run in the same shell, alike: one task
+per live group owns its peers' writers; their connections follow the same rules (with the
+near-* frames), count against the same per-address and process limits, get the same
+heartbeat, drain and shutdown. A group lives while it has peers, plus a second.
 """
 
 from __future__ import annotations
 
 import collections
+import functools
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import Protocol, assert_never
+from typing import Protocol, TypeVar, assert_never
 
 import msgspec
 import trio
@@ -36,16 +42,30 @@ import trio
 from p2pshare.config import Limits
 from p2pshare.metrics import Metrics
 from p2pshare.ratelimit import source_key
-from p2pshare.signaling.connection import Connection, ConnectionRules, ConnState, Verdict
+from p2pshare.signaling.connection import (
+    NEARBY_REQUESTS,
+    ROOM_REQUESTS,
+    Connection,
+    ConnectionRules,
+    ConnState,
+    JoinT,
+    Verdict,
+)
 from p2pshare.signaling.messages import (
     ErrorCode,
     Join,
+    NearJoin,
+    NearName,
+    NearRelay,
     SignalingError,
     TurnServer,
     Welcome,
+    decode_nearby_client_message,
     encode_server_message,
+    is_valid_nearby_group_id,
     is_valid_room_id,
 )
+from p2pshare.signaling.nearby import NearbyGroup, NearbySettings
 from p2pshare.signaling.room import Close, Deliver, Effect, Room, RoomSettings
 
 __all__ = ["Disconnect", "SignalingService", "WebSocketPort"]
@@ -62,6 +82,8 @@ CLEAN_CLOSE_CODES = frozenset({1000, 1001})
 # fall silent, at nearly the same time) go out as a steady trickle instead of one burst that
 # stalls every relay queued behind it (docs/benchmarks.md, "Signaling").
 HEARTBEAT_GROUPS = 25
+# An empty nearby group lives on this long (a reload comes back to it); it holds no state.
+NEARBY_GROUP_GRACE_S = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +124,7 @@ class _Peer:
         self.port = port
         self.address = source_key(port.address)  # what per-address limits count by
         self.conn = Connection(rules, now_s)
-        self.room: _RoomRunner | None = None
+        self.room: _RoomRunner | _GroupRunner | None = None
         self.reader_scope = trio.CancelScope()
         self.writer: trio.CancelScope | None = None  # the running writer's, if one runs
         self.writer_done: trio.Event | None = None  # set when it returns, if someone waits
@@ -123,9 +145,43 @@ class _RoomRunner:
         self.ready = trio.Event()
         self.changed = trio.Event()
 
+    @property
+    def is_empty(self) -> bool:
+        return self.room.is_empty
+
     def notify(self) -> None:
         self.changed.set()
         self.changed = trio.Event()
+
+    def disconnect(self, peer: _Peer, *, clean: bool) -> list[Effect]:
+        return self.room.disconnect(peer, clean=clean)
+
+
+class _GroupRunner:
+    """A live nearby group: its state machine and the nursery its peers' tasks run in."""
+
+    __slots__ = ("changed", "group", "group_id", "nursery", "ready")
+
+    def __init__(self, group_id: str, settings: NearbySettings) -> None:
+        self.group_id = group_id
+        self.group = NearbyGroup(group_id, settings)
+        self.nursery: trio.Nursery | None = None
+        self.ready = trio.Event()
+        self.changed = trio.Event()
+
+    @property
+    def is_empty(self) -> bool:
+        return self.group.is_empty
+
+    def notify(self) -> None:
+        self.changed.set()
+        self.changed = trio.Event()
+
+    def disconnect(self, peer: _Peer, *, clean: bool) -> list[Effect]:
+        return self.group.disconnect(peer, clean=clean)
+
+
+_Runner = TypeVar("_Runner", _RoomRunner, _GroupRunner)
 
 
 class SignalingService:
@@ -145,12 +201,17 @@ class SignalingService:
         self.metrics = metrics
         self._clock = clock
         self._rules = ConnectionRules(limits, metrics.rejected_messages.inc)
+        self._nearby_rules = ConnectionRules(
+            limits, metrics.rejected_messages.inc, decode_nearby_client_message
+        )
+        self._nearby_settings = NearbySettings(max_peers=limits.max_nearby_peers)
         self._settings = RoomSettings(
             max_receivers=limits.max_receivers_per_room,
             heartbeat_s=limits.heartbeat_interval_s,
             max_frame_bytes=limits.max_frame_bytes,
         )
         self.rooms: dict[str, _RoomRunner] = {}
+        self.groups: dict[str, _GroupRunner] = {}
         self._peers: set[_Peer] = set()
         self._heartbeat_groups: list[set[_Peer]] = [set() for _ in range(HEARTBEAT_GROUPS)]
         self._next_group = 0
@@ -165,6 +226,12 @@ class SignalingService:
             "p2pshare_peers",
             "Peers present in rooms.",
             lambda: sum(r.room.peer_count for r in self.rooms.values()),
+        )
+        metrics.add_gauge("p2pshare_nearby_groups", "Live nearby groups.", lambda: len(self.groups))
+        metrics.add_gauge(
+            "p2pshare_nearby_peers",
+            "Devices present in nearby groups.",
+            lambda: sum(g.group.peer_count for g in self.groups.values()),
         )
         metrics.add_gauge(
             "p2pshare_ws_open_connections",
@@ -218,9 +285,42 @@ class SignalingService:
     # --- one connection ------------------------------------------------------
 
     async def handle(self, port: WebSocketPort, room_id: str) -> None:
-        """Serve one accepted WebSocket until it ends. Never raises for bad input."""
-        now = self._clock()
-        peer = _Peer(port, self._rules, now)
+        """Serve one accepted WebSocket of room `room_id` until it ends. Never raises for
+        bad input."""
+        refusal = None
+        if not is_valid_room_id(room_id):
+            refusal = SignalingError(
+                ErrorCode.BAD_ROOM,
+                "this room id is malformed: check that the link was copied whole",
+                fatal=True,
+            )
+        peer = _Peer(port, self._rules, self._clock())
+        await self._serve(peer, refusal, functools.partial(self._serve_room, room_id))
+
+    async def handle_nearby(
+        self, port: WebSocketPort, group_id: str, client_group: str | None
+    ) -> None:
+        """Serve one accepted WebSocket of nearby group `group_id` (`/ws/nearby.<group>`)
+        until it ends; `client_group` is the group of the client's address (None: none).
+        Never raises for bad input."""
+        refusal = None
+        if client_group is None or group_id != client_group:
+            refusal = SignalingError(
+                ErrorCode.NEARBY_MISMATCH,
+                "this is not your nearby group: fetch /config.json again"
+                if client_group is not None and is_valid_nearby_group_id(group_id)
+                else "no nearby group here for your address: fetch /config.json again",
+                fatal=True,
+            )
+        peer = _Peer(port, self._nearby_rules, self._clock())
+        await self._serve(peer, refusal, functools.partial(self._serve_group, group_id))
+
+    async def _serve(
+        self,
+        peer: _Peer,
+        refusal: SignalingError | None,
+        serve: Callable[[_Peer], Awaitable[None]],
+    ) -> None:
         self._peers.add(peer)
         peer.heartbeat_group = self._next_group
         self._next_group = (self._next_group + 1) % HEARTBEAT_GROUPS
@@ -228,16 +328,14 @@ class SignalingService:
         self._connections_by_address[peer.address] += 1
         self.metrics.ws_connections.inc()
         try:
-            refusal = self._check_admission(peer, room_id)
+            refusal = self._check_admission(peer, refusal)
             if refusal is not None:
                 self._end(peer, refusal)
             else:
                 # Inside the peer's scope, so that ending it (shutdown, replacement) also
                 # interrupts a connection that has not joined yet.
                 with peer.reader_scope:
-                    runner = await self._admit(peer, room_id)
-                    if runner is not None:
-                        await self._read_loop(peer, runner)
+                    await serve(peer)
             await self._close(peer)
         finally:
             self._peers.discard(peer)
@@ -249,15 +347,24 @@ class SignalingService:
                 self._all_gone.set()
                 self._all_gone = trio.Event()
 
-    def _check_admission(self, peer: _Peer, room_id: str) -> SignalingError | None:
+    async def _serve_room(self, room_id: str, peer: _Peer) -> None:
+        runner = await self._admit(peer, room_id)
+        if runner is not None:
+            await self._read_loop(peer, runner, self._on_frame)
+
+    async def _serve_group(self, group_id: str, peer: _Peer) -> None:
+        runner = await self._admit_nearby(peer, group_id)
+        if runner is not None:
+            await self._read_loop(peer, runner, self._on_near_frame)
+
+    def _check_admission(
+        self, peer: _Peer, refusal: SignalingError | None
+    ) -> SignalingError | None:
+        """Why this connection is refused before its join (`refusal`: its path's), or None."""
         if self._stopping:
             return SignalingError(ErrorCode.SHUTTING_DOWN, "the server is stopping", fatal=True)
-        if not is_valid_room_id(room_id):
-            return SignalingError(
-                ErrorCode.BAD_ROOM,
-                "this room id is malformed: check that the link was copied whole",
-                fatal=True,
-            )
+        if refusal is not None:
+            return refusal
         if len(self._peers) > self.limits.max_connections:
             return SignalingError(
                 ErrorCode.TOO_MANY_CONNECTIONS,
@@ -272,18 +379,25 @@ class SignalingService:
             )
         return None
 
-    async def _admit(self, peer: _Peer, room_id: str) -> _RoomRunner | None:
-        """Wait for `join` and join the room; None if the peer was refused or went away."""
+    async def _wait_join(self, peer: _Peer, kind: type[JoinT]) -> JoinT | None:
+        """The connection's first frame, if it is a join of `kind` and came in time."""
         conn = peer.conn
-        join: Join | None = None
+        join: JoinT | None = None
         with trio.move_on_at(conn.join_deadline_s):
             event = await peer.port.receive()
             if isinstance(event, Disconnect):
                 conn.disconnected(event.code)
             else:
-                join = conn.receive_join(event, self._clock())
+                join = conn.receive_join(event, self._clock(), kind)
         if join is None:
             conn.join_timed_out()  # (unless it ended otherwise)
+        return join
+
+    async def _admit(self, peer: _Peer, room_id: str) -> _RoomRunner | None:
+        """Wait for `join` and join the room; None if the peer was refused or went away."""
+        conn = peer.conn
+        join = await self._wait_join(peer, Join)
+        if join is None:
             return None
         try:
             runner = await self._room_for(room_id, peer.address)
@@ -299,6 +413,68 @@ class SignalingService:
         runner.notify()
         self._apply(effects)
         return runner
+
+    async def _admit_nearby(self, peer: _Peer, group_id: str) -> _GroupRunner | None:
+        """Wait for `near-join` and join the group; None if refused or gone."""
+        conn = peer.conn
+        join = await self._wait_join(peer, NearJoin)
+        if join is None:
+            return None
+        try:
+            runner = await self._group_for(group_id)
+            if conn.ended:
+                return None
+            # No await from here on: the group cannot end between lookup and join.
+            effects = runner.group.join(peer, join, self._clock())
+        except SignalingError as error:
+            self._end(peer, error.as_fatal())
+            return None
+        peer.room = runner
+        conn.joined(self._clock())
+        runner.notify()
+        self._apply(effects)
+        return runner
+
+    async def _group_for(self, group_id: str) -> _GroupRunner:
+        while True:
+            runner = self.groups.get(group_id)
+            if runner is not None and runner.nursery is not None:
+                return runner
+            if runner is not None:
+                await runner.ready.wait()
+                continue
+            if self.draining:
+                raise SignalingError(
+                    ErrorCode.DRAINING,
+                    "this server is shutting down; reconnecting elsewhere",
+                    fatal=True,
+                )
+            runner = _GroupRunner(group_id, self._nearby_settings)
+            self.groups[group_id] = runner
+            assert self._nursery is not None
+            try:
+                await self._nursery.start(self._run_group, runner)
+            except BaseException:
+                if self.groups.get(group_id) is runner:
+                    del self.groups[group_id]
+                runner.ready.set()
+                raise
+
+    async def _run_group(
+        self, runner: _GroupRunner, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        try:
+            async with trio.open_nursery() as nursery:
+                runner.nursery = nursery
+                runner.ready.set()
+                task_status.started()
+                await self._until_abandoned(
+                    runner, NEARBY_GROUP_GRACE_S, lambda: self.groups.pop(runner.group_id)
+                )
+        finally:
+            runner.nursery = None
+            if self.groups.get(runner.group_id) is runner:
+                del self.groups[runner.group_id]
 
     async def _room_for(self, room_id: str, address: str) -> _RoomRunner:
         while True:
@@ -345,7 +521,9 @@ class SignalingService:
                 runner.nursery = nursery
                 runner.ready.set()
                 task_status.started()
-                await self._until_abandoned(runner)
+                await self._until_abandoned(
+                    runner, self.limits.room_grace_s, lambda: self.rooms.pop(runner.room_id)
+                )
         finally:
             runner.nursery = None
             self._unlist(runner)
@@ -357,24 +535,32 @@ class SignalingService:
         if self._rooms_by_address[runner.creator_address] <= 0:
             del self._rooms_by_address[runner.creator_address]
 
-    async def _until_abandoned(self, runner: _RoomRunner) -> None:
-        """Return once the room has been empty for the grace period (and unlist it)."""
+    async def _until_abandoned(
+        self, runner: _RoomRunner | _GroupRunner, grace_s: float, forget: Callable[[], object]
+    ) -> None:
+        """Return once the room (or group) has been empty for `grace_s`, after `forget`ting
+        it: from then on a join makes a new one."""
         empty_since: float | None = None
         while True:
             changed = runner.changed
-            if runner.room.is_empty:
+            if runner.is_empty:
                 now = self._clock()
                 empty_since = now if empty_since is None else empty_since
-                if now - empty_since >= self.limits.room_grace_s:
-                    del self.rooms[runner.room_id]  # from now on a join makes a new room
+                if now - empty_since >= grace_s:
+                    forget()
                     return
-                with trio.move_on_at(empty_since + self.limits.room_grace_s):
+                with trio.move_on_at(empty_since + grace_s):
                     await changed.wait()
             else:
                 empty_since = None
                 await changed.wait()
 
-    async def _read_loop(self, peer: _Peer, runner: _RoomRunner) -> None:
+    async def _read_loop(
+        self,
+        peer: _Peer,
+        runner: _Runner,
+        on_frame: Callable[[_Peer, _Runner, str | bytes], None],
+    ) -> None:
         conn = peer.conn
         clean = False
         try:
@@ -384,9 +570,9 @@ class SignalingService:
                     clean = event.code in CLEAN_CLOSE_CODES
                     conn.disconnected(event.code)
                     break
-                self._on_frame(peer, runner, event)
+                on_frame(peer, runner, event)
         finally:
-            self._apply(runner.room.disconnect(peer, clean=clean))
+            self._apply(runner.disconnect(peer, clean=clean))
             runner.notify()
             self._end(peer, None)
 
@@ -397,7 +583,7 @@ class SignalingService:
         # p99 at 1,000 connections tripled (docs/benchmarks.md, "Signaling").
         conn = peer.conn
         now = self._clock()
-        relay = conn.receive(frame, now)
+        relay = conn.receive(frame, now, ROOM_REQUESTS)
         if relay is not None:
             try:
                 effects = runner.room.relay(peer, relay)
@@ -406,6 +592,24 @@ class SignalingService:
             else:
                 self._apply(effects)
                 self.metrics.relayed_messages.inc()
+        self._carry_out(peer)
+
+    def _on_near_frame(self, peer: _Peer, runner: _GroupRunner, frame: str | bytes) -> None:
+        conn = peer.conn
+        now = self._clock()
+        request = conn.receive(frame, now, NEARBY_REQUESTS)
+        if request is not None:
+            try:
+                if isinstance(request, NearRelay):
+                    effects = runner.group.relay(peer, request)
+                    self.metrics.relayed_messages.inc()
+                else:
+                    assert isinstance(request, NearName)
+                    effects = runner.group.rename(peer, request, now)
+            except SignalingError as error:
+                conn.reject(error, now)
+            else:
+                self._apply(effects)
         self._carry_out(peer)
 
     async def _drain(self, peer: _Peer) -> None:

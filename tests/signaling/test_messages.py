@@ -10,16 +10,28 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from p2pshare.signaling.messages import (
+    CLOSE_CODE_FOR_ERROR,
+    NEARBY_MAX_DATA_CHARS,
     ClientMessage,
     CloseCode,
     ErrorCode,
     Join,
+    NearJoin,
+    NearLeft,
+    NearName,
+    NearPeer,
+    NearPeerInfo,
+    NearRelay,
+    NearRelayed,
+    NearWelcome,
     Ping,
     Relay,
     Relayed,
     SignalingError,
     Welcome,
     decode_client_message,
+    decode_nearby_client_message,
+    decode_nearby_server_message,
     decode_server_message,
     encode_client_message,
     encode_server_message,
@@ -151,3 +163,154 @@ def test_server_decoder_rejects_client_only_types() -> None:
 
 
 def _unused(_: ClientMessage) -> None: ...
+
+
+# --- nearby groups -----------------------------------------------------------
+
+
+def near(**fields: object) -> str:
+    return json.dumps(fields)
+
+
+def near_join(name: object = "Amber Otter", device: object = "Chrome on Linux") -> str:
+    return near(type="near-join", v=1, cid=CID, name=name, device=device)
+
+
+def test_near_frames_decode_and_names_are_trimmed() -> None:
+    assert decode_nearby_client_message(near_join(name="  Amber Otter\u3000"), LIMIT) == NearJoin(
+        cid=CID, name="Amber Otter", device="Chrome on Linux"
+    )
+    assert decode_nearby_client_message(
+        near(type="near-join", cid=CID, name="x"), LIMIT
+    ) == NearJoin(cid=CID, name="x", device="")
+    assert decode_nearby_client_message(near(type="near-name", name=" B "), LIMIT) == NearName(
+        name="B"
+    )
+    relay = near(type="near-relay", to="peer1", data="x" * NEARBY_MAX_DATA_CHARS)
+    assert decode_nearby_client_message(relay, LIMIT) == NearRelay(
+        to="peer1", data="x" * NEARBY_MAX_DATA_CHARS
+    )
+    assert decode_nearby_client_message('{"type":"ping"}', LIMIT) == Ping()
+    # Names count UTF-16 units, as the page does: an emoji is two.
+    assert decode_nearby_client_message(near_join(name="\U0001f9a6" * 24), LIMIT)
+    assert decode_nearby_client_message(near_join(name="é" * 48, device="d" * 48), LIMIT)
+
+
+BIDI_AND_INVISIBLE = [
+    "\u202a",  # LRE
+    "\u202b",  # RLE
+    "\u202c",  # PDF
+    "\u202d",  # LRO
+    "\u202e",  # RLO
+    "\u2066",  # LRI
+    "\u2067",  # RLI
+    "\u2068",  # FSI
+    "\u2069",  # PDI
+    "\u200e",  # LRM
+    "\u200f",  # RLM
+    "\u061c",  # ALM
+    "\u200b",  # zero width space
+    "\u200d",  # ZWJ
+    "\ufeff",  # BOM
+    "\u00ad",  # soft hyphen
+    "\x00",
+    "\x1b",
+    "\t",
+    "\n",
+    "\x7f",
+    "\x85",  # NEL (C1)
+    "\u2028",  # line separator
+    "\u2029",  # paragraph separator
+]
+
+
+@pytest.mark.parametrize("char", BIDI_AND_INVISIBLE)
+@pytest.mark.parametrize("where", ["name", "device"])
+def test_names_with_controls_or_bidi_are_refused(char: str, where: str) -> None:
+    text = f"Amber{char}Otter"
+    frame = near_join(**{where: text})  # type: ignore[arg-type]
+    with pytest.raises(SignalingError) as caught:
+        decode_nearby_client_message(frame, LIMIT)
+    assert caught.value.code is ErrorCode.BAD_MESSAGE and not caught.value.fatal
+    # Also at the edges, where trimming could have hidden it, and in a rename.
+    with pytest.raises(SignalingError):
+        decode_nearby_client_message(near_join(**{where: char + "Amber"}), LIMIT)  # type: ignore[arg-type]
+    with pytest.raises(SignalingError):
+        decode_nearby_client_message(near(type="near-name", name=text), LIMIT)
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        near_join(name=""),
+        near_join(name="   "),
+        near_join(name="x" * 49),
+        near_join(name="\U0001f9a6" * 24 + "x"),  # 49 UTF-16 units
+        near_join(device="d" * 49),
+        near_join(name=7),
+        near_join(name=None),
+        near(type="near-join", cid=CID),  # no name
+        near(type="near-join", cid="short", name="x"),
+        near(type="near-join", cid=CID, name="x", extra=1),
+        near(type="near-join", cid=CID, name="x" + " " * 300),  # past the raw bound
+        near(type="near-name"),
+        near(type="near-name", name=""),
+        near(type="near-name", name="x", extra=True),
+        near(type="near-relay", to="peer1", data=""),
+        near(type="near-relay", to="peer1", data="x" * (NEARBY_MAX_DATA_CHARS + 1)),
+        near(type="near-relay", to="", data="x"),
+        near(type="near-relay", to="not a peer!", data="x"),
+        near(type="near-relay", to="peer1", data=7),
+        near(type="near-relay", to="peer1", sid=1, data="x"),
+        # Room frames are not part of a nearby connection's protocol, and the other way round.
+        near(type="join", cid=CID),
+        near(type="relay", to="peer1", sid=1, data="x"),
+        near(type="near-welcome", you="A" * 16, peers=[]),
+        '"near-join"',
+        "{not json",
+    ],
+)
+def test_bad_near_frames_are_bad_messages(frame: str) -> None:
+    with pytest.raises(SignalingError) as caught:
+        decode_nearby_client_message(frame, LIMIT)
+    assert caught.value.code is ErrorCode.BAD_MESSAGE
+
+
+def test_room_connections_do_not_decode_near_frames() -> None:
+    with pytest.raises(SignalingError) as caught:
+        decode_client_message(near_join(), LIMIT)
+    assert caught.value.code is ErrorCode.BAD_MESSAGE
+
+
+def test_an_oversize_near_frame_is_too_big() -> None:
+    frame = near(type="near-relay", to="peer1", data="é" * NEARBY_MAX_DATA_CHARS)
+    with pytest.raises(SignalingError) as caught:
+        decode_nearby_client_message(frame, 1024)
+    assert caught.value.code is ErrorCode.TOO_BIG and caught.value.close == 1009
+
+
+def test_near_server_frames_round_trip_and_are_strict() -> None:
+    info = NearPeerInfo(id="A" * 16, name="Amber Otter", device="Firefox on Android")
+    for message in (
+        NearWelcome(you="B" * 16, peers=(info,)),
+        NearPeer(id="A" * 16, name="Amber Otter", device=""),
+        NearLeft(id="A" * 16),
+        NearRelayed(from_="A" * 16, data="opaque"),
+    ):
+        text = encode_server_message(message)
+        assert decode_nearby_server_message(text) == message
+    assert '"from":"' in encode_server_message(NearRelayed(from_="A" * 16, data="x"))
+    for bad in (
+        near(type="near-peer", id="A" * 16, name=" padded", device=""),  # never untrimmed
+        near(type="near-peer", id="A" * 16, name="a\u202eb", device=""),
+        near(type="near-peer", id="short", name="a", device=""),
+        near(type="near-left", id="A" * 16, reason="lost"),
+        near(type="near-relayed", **{"from": "A" * 16}, data=""),
+    ):
+        with pytest.raises(msgspec.ValidationError):
+            decode_nearby_server_message(bad)
+
+
+def test_nearby_close_codes() -> None:
+    assert CLOSE_CODE_FOR_ERROR[ErrorCode.NEARBY_MISMATCH] == CloseCode.NEARBY_MISMATCH == 4013
+    assert CLOSE_CODE_FOR_ERROR[ErrorCode.GROUP_FULL] == CloseCode.ROOM_FULL

@@ -7,11 +7,20 @@ from pathlib import Path
 
 import pytest
 
-from p2pshare.signaling.messages import decode_client_message, decode_server_message
+from p2pshare.signaling.messages import (
+    decode_client_message,
+    decode_nearby_client_message,
+    decode_nearby_server_message,
+    decode_server_message,
+)
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "protocol.md"
 BLOCK = re.compile(r"```json (client|server)\n(.*?)```", re.S)
-EXAMPLES = BLOCK.findall(DOC.read_text())
+# The Nearby section's examples are a nearby connection's (near-*, and ping, pong and error,
+# which it shares with rooms); every other one is a room connection's.
+_NEARBY_TEXT = DOC.read_text().split("### Nearby", 1)[1].split("\n## ", 1)[0]
+NEARBY_EXAMPLES = BLOCK.findall(_NEARBY_TEXT)
+EXAMPLES = BLOCK.findall(DOC.read_text().replace(_NEARBY_TEXT, ""))
 
 
 def test_the_document_has_examples_of_every_message_type() -> None:
@@ -19,6 +28,21 @@ def test_the_document_has_examples_of_every_message_type() -> None:
         (side, re.search(r'"type": "([a-z-]+)"', text).group(1))  # type: ignore[union-attr]
         for side, text in EXAMPLES
     }
+    near_kinds = {
+        (side, re.search(r'"type": "([a-z-]+)"', text).group(1))  # type: ignore[union-attr]
+        for side, text in NEARBY_EXAMPLES
+    }
+    assert {
+        ("client", "near-join"),
+        ("client", "near-name"),
+        ("client", "near-relay"),
+        ("server", "near-welcome"),
+        ("server", "near-peer"),
+        ("server", "near-left"),
+        ("server", "near-relayed"),
+        ("server", "error"),
+    } <= near_kinds
+    assert not any(kind.startswith("near-") for _, kind in kinds)
     assert {
         ("client", "join"),
         ("client", "relay"),
@@ -39,6 +63,14 @@ def test_example_decodes(side: str, text: str) -> None:
         decode_client_message(text.strip(), 65536)
     else:
         decode_server_message(text.strip())
+
+
+@pytest.mark.parametrize(("side", "text"), NEARBY_EXAMPLES)
+def test_nearby_example_decodes(side: str, text: str) -> None:
+    if side == "client":
+        decode_nearby_client_message(text.strip(), 65536)
+    else:
+        decode_nearby_server_message(text.strip())
 
 
 def test_the_error_table_lists_every_error_code_with_real_close_codes() -> None:
@@ -82,3 +114,22 @@ def test_the_connection_state_table_is_the_codes() -> None:
     assert documented == {
         state.value: {to.value for to in targets} for state, targets in CONN_TRANSITIONS.items()
     }
+
+
+def test_the_nearby_group_state_table_is_the_codes() -> None:
+    from p2pshare.signaling.nearby import GROUP_TRANSITIONS
+
+    section = _NEARBY_TEXT.split("A group's states", 1)[1]
+    rows = re.findall(r"^\| `([a-z-]+)` \| ([^|]*) \|", section, re.M)
+    documented = {state: set(re.findall(r"`([a-z-]+)`", moves)) for state, moves in rows}
+    assert documented == {
+        state.value: {to.value for to in targets} for state, targets in GROUP_TRANSITIONS.items()
+    }
+
+
+def test_the_documented_group_id_is_the_codes() -> None:
+    from p2pshare.signaling.nearby_scope import NearbyScope, nearby_group_for
+
+    example = re.search(r'"nearby": \{"group": "([^"]+)"\}', _NEARBY_TEXT)
+    assert example is not None
+    assert example.group(1) == nearby_group_for(NearbyScope.AUTO, "192.168.1.20")

@@ -23,6 +23,11 @@ from p2pshare.signaling.messages import (
     ErrorCode,
     ErrorMessage,
     Join,
+    NearbyClientMessage,
+    NearbyServerMessage,
+    NearJoin,
+    NearLeft,
+    NearWelcome,
     PeerLeft,
     Ping,
     Pong,
@@ -30,11 +35,13 @@ from p2pshare.signaling.messages import (
     Relayed,
     ServerMessage,
     Welcome,
+    decode_nearby_server_message,
     decode_server_message,
     encode_client_message,
 )
+from p2pshare.signaling.nearby_scope import NearbyScope, nearby_group_for
 from p2pshare.signaling.room import creator_room_id
-from p2pshare.signaling.service import Disconnect, SignalingService
+from p2pshare.signaling.service import NEARBY_GROUP_GRACE_S, Disconnect, SignalingService
 from tests.signaling.wsclient import TEST_SECRET
 
 LIMITS = Limits()
@@ -234,4 +241,120 @@ async def test_an_empty_room_lives_for_its_grace_period(clock: trio.testing.Mock
         assert ROOM in service.rooms  # a reload or reconnect would rejoin it
         await trio.sleep(1.0)
         assert ROOM not in service.rooms
+        nursery.cancel_scope.cancel()
+
+
+# --- nearby groups: the same connection rules and drain ----------------------------------
+
+GROUP = nearby_group_for(NearbyScope.ADDRESS, "192.0.2.7")
+assert GROUP is not None
+
+
+class NearPort(MemoryPort):
+    """A nearby connection's client side: near-* frames."""
+
+    async def say_near(self, message: NearbyClientMessage) -> None:
+        await self._in_send.send(encode_client_message(message))
+
+    async def hear_near(self) -> NearbyServerMessage:
+        return decode_nearby_server_message(await self._out.receive())
+
+    async def hear_near_until(self, kind: type) -> NearbyServerMessage:
+        while not isinstance(message := await self.hear_near(), kind):
+            pass
+        return message
+
+
+async def near_connect(
+    nursery: trio.Nursery, service: SignalingService, cid: str | None
+) -> tuple[NearPort, NearWelcome | None]:
+    port = NearPort()
+    nursery.start_soon(service.handle_nearby, port, GROUP, GROUP)
+    if cid is None:
+        return port, None
+    await port.say_near(NearJoin(cid=cid, name=f"Device {cid[:4]}"))
+    welcome = await port.hear_near_until(NearWelcome)
+    assert isinstance(welcome, NearWelcome)
+    return port, welcome
+
+
+async def test_a_nearby_connection_without_near_join_is_closed_at_the_deadline(
+    clock: trio.testing.MockClock,
+) -> None:
+    async with trio.open_nursery() as nursery:
+        service = await start(nursery)
+        began = trio.current_time()
+        port, _ = await near_connect(nursery, service, None)
+        error = await port.hear_near()
+        assert isinstance(error, ErrorMessage) and error.code is ErrorCode.JOIN_TIMEOUT
+        await trio.testing.wait_all_tasks_blocked()
+        assert port.closed is not None and port.closed[0] == CloseCode.PROTOCOL_ERROR
+        assert port.closed_at_s - began == pytest.approx(LIMITS.join_timeout_s)
+        nursery.cancel_scope.cancel()
+
+
+async def test_a_silent_nearby_peer_is_dropped_and_its_leaving_announced(
+    clock: trio.testing.MockClock,
+) -> None:
+    async with trio.open_nursery() as nursery:
+        service = await start(nursery)
+        talker, _ = await near_connect(nursery, service, "t" * 22)
+        silent, welcome = await near_connect(nursery, service, "s" * 22)
+        assert welcome is not None
+
+        heard: list[NearbyServerMessage] = []
+
+        async def answer_pings() -> None:
+            while True:
+                heard.append(message := await talker.hear_near())
+                if isinstance(message, Ping):
+                    await talker.say_near(Pong())
+
+        joined_at = trio.current_time()
+        nursery.start_soon(answer_pings)
+        await silent.closed_event.wait()
+        assert silent.closed is not None and silent.closed[0] == CloseCode.HEARTBEAT_TIMEOUT
+        assert silent.closed_at_s - joined_at >= LIMITS.heartbeat_timeout_s
+        await trio.testing.wait_all_tasks_blocked()
+        assert service.groups[GROUP].group.peer_count == 1
+        assert NearLeft(id=welcome.you) in heard
+        nursery.cancel_scope.cancel()
+
+
+async def test_an_empty_group_ends_after_its_grace(clock: trio.testing.MockClock) -> None:
+    async with trio.open_nursery() as nursery:
+        service = await start(nursery)
+        port, _ = await near_connect(nursery, service, "g" * 22)
+        assert GROUP in service.groups
+        await port._in_send.send(Disconnect(1000))
+        await trio.sleep(NEARBY_GROUP_GRACE_S / 2)
+        assert GROUP in service.groups  # a reload would find it
+        await trio.sleep(NEARBY_GROUP_GRACE_S)
+        assert GROUP not in service.groups
+        nursery.cancel_scope.cancel()
+
+
+async def test_draining_refuses_new_groups_and_keeps_live_ones(
+    clock: trio.testing.MockClock,
+) -> None:
+    async with trio.open_nursery() as nursery:
+        service = await start(nursery)
+        first, _ = await near_connect(nursery, service, "a" * 22)
+        service.begin_drain()
+        # A live group still takes devices...
+        second, welcome = await near_connect(nursery, service, "b" * 22)
+        assert welcome is not None and len(welcome.peers) == 1
+        # ... a new one is refused with `draining` (4011): the client tries again (elsewhere).
+        other = nearby_group_for(NearbyScope.ADDRESS, "198.51.100.1")
+        port = NearPort()
+        nursery.start_soon(service.handle_nearby, port, other, other)
+        await port.say_near(NearJoin(cid="c" * 22, name="Late"))
+        error = await port.hear_near()
+        assert isinstance(error, ErrorMessage) and error.code is ErrorCode.DRAINING
+        await port.closed_event.wait()
+        assert port.closed is not None and port.closed[0] == CloseCode.DRAINING
+        # Shutdown ends the live group's devices like room peers (1001).
+        await service.shutdown()
+        assert first.closed is not None and first.closed[0] == CloseCode.GOING_AWAY
+        assert second.closed is not None and second.closed[0] == CloseCode.GOING_AWAY
         nursery.cancel_scope.cancel()

@@ -5,7 +5,8 @@
 // messages.py, and feeds the same examples and hostile frames to both decoders, so the two
 // cannot drift. Frames from the server are validated as strictly as the server validates
 // ours (msgspec Structs with forbid_unknown_fields): a frame that is not exactly a server
-// message is refused.
+// message is refused. A nearby group's connection (/ws/nearby.<group>) has frames of its
+// own, near-*, decoded by parseNearbyFrame (docs/protocol.md, "Nearby").
 
 export const SIGNALING_VERSION = 1;
 
@@ -26,6 +27,7 @@ export const CLOSE = Object.freeze({
   TOO_MANY_ROOMS: 4010,
   DRAINING: 4011,
   ADMISSION_REFUSED: 4012,
+  NEARBY_MISMATCH: 4013,
 });
 
 /** `code` of an `error` frame (ErrorCode). */
@@ -49,6 +51,8 @@ export const ERROR = Object.freeze({
   DRAINING: 'draining',
   SHUTTING_DOWN: 'shutting-down',
   ADMISSION_REFUSED: 'admission-refused',
+  GROUP_FULL: 'group-full',
+  NEARBY_MISMATCH: 'nearby-mismatch',
 });
 
 /** Role. */
@@ -56,6 +60,20 @@ export const ROLE = Object.freeze({ SENDER: 'sender', RECEIVER: 'receiver' });
 
 export const CLIENT_TYPES = Object.freeze(['join', 'relay', 'ping', 'pong']);
 export const SERVER_TYPES = Object.freeze(['welcome', 'peer-joined', 'peer-left', 'relay', 'ping', 'pong', 'error']);
+
+export const NEARBY_CLIENT_TYPES = Object.freeze(['near-join', 'near-name', 'near-relay', 'ping', 'pong']);
+export const NEARBY_SERVER_TYPES = Object.freeze(['near-welcome', 'near-peer', 'near-left', 'near-relayed', 'ping', 'pong', 'error']);
+
+/**
+ * Nearby groups' limits (messages.py's NEARBY_*): a name is 1..MAX_NAME_UNITS UTF-16 units once
+ * trimmed, a device text 0..MAX_NAME_UNITS; a near-relay's data 1..MAX_DATA_CHARS.
+ */
+export const NEARBY = Object.freeze({
+  PATH_PREFIX: 'nearby.',
+  MAX_NAME_UNITS: 48,
+  MAX_DATA_CHARS: 8192,
+  MAX_PEERS_LISTED: 64,
+});
 
 /** Longest sealed payload (Payload's max_length). */
 export const MAX_PAYLOAD_CHARS = 65536;
@@ -128,6 +146,62 @@ function exactKeys(object, keys) {
  * @throws {ProtocolError} naming what is wrong
  */
 export function parseServerFrame(text) {
+  return parseFrame(text, SERVER_FIELDS);
+}
+
+// --- nearby groups (docs/protocol.md, "Nearby") ----------------------------------------------
+
+// Refused anywhere in a name or device text, as by the server: controls, format characters
+// (bidi overrides and isolates, LRM/RLM, zero-width, BOM...), line and paragraph separators,
+// lone surrogates.
+const REFUSED_IN_NEARBY_TEXT = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/u;
+const isNearbyText = (v, minUnits) =>
+  typeof v === 'string' &&
+  v.length >= minUnits &&
+  v.length <= NEARBY.MAX_NAME_UNITS &&
+  v === v.trim() &&
+  !REFUSED_IN_NEARBY_TEXT.test(v);
+
+/**
+ * A device name as the server takes it (after trimming: trim first) and shows it to others.
+ * @param {unknown} v
+ * @returns {boolean}
+ */
+export const isNearbyName = (v) => isNearbyText(v, 1);
+/**
+ * A device text ("Chrome on Linux", may be empty), trimmed.
+ * @param {unknown} v
+ * @returns {boolean}
+ */
+export const isNearbyDevice = (v) => isNearbyText(v, 0);
+const isNearPeer = (v) => typeof v === 'string' && /^[A-Za-z0-9_-]{16}$/.test(v);
+const isNearPeerInfo = (p) =>
+  p && typeof p === 'object' && !Array.isArray(p) && exactKeys(p, ['id', 'name', 'device']) && isNearPeer(p.id) && isNearbyName(p.name) && isNearbyDevice(p.device);
+
+const NEARBY_FIELDS = {
+  'near-welcome': {
+    you: isNearPeer,
+    peers: (v) => Array.isArray(v) && v.length <= NEARBY.MAX_PEERS_LISTED && v.every(isNearPeerInfo),
+  },
+  'near-peer': { id: isNearPeer, name: isNearbyName, device: isNearbyDevice },
+  'near-left': { id: isNearPeer },
+  'near-relayed': { from: isNearPeer, data: (v) => isString(v, NEARBY.MAX_DATA_CHARS) && v.length > 0 },
+  error: SERVER_FIELDS.error,
+  ping: {},
+  pong: {},
+};
+
+/**
+ * Decode and validate one frame from the server on a nearby group's connection.
+ * @param {string} text
+ * @returns {{type: string} & Record<string, any>}
+ * @throws {ProtocolError} naming what is wrong
+ */
+export function parseNearbyFrame(text) {
+  return parseFrame(text, NEARBY_FIELDS);
+}
+
+function parseFrame(text, table) {
   if (typeof text !== 'string') throw new ProtocolError('a binary frame');
   let message;
   try {
@@ -136,7 +210,7 @@ export function parseServerFrame(text) {
     throw new ProtocolError('not JSON');
   }
   if (!message || typeof message !== 'object' || Array.isArray(message)) throw new ProtocolError('not an object');
-  const fields = typeof message.type === 'string' && Object.hasOwn(SERVER_FIELDS, message.type) ? SERVER_FIELDS[message.type] : null;
+  const fields = typeof message.type === 'string' && Object.hasOwn(table, message.type) ? table[message.type] : null;
   if (!fields) throw new ProtocolError(`unknown type ${typeof message.type === 'string' ? JSON.stringify(message.type).slice(0, 40) : typeof message.type}`);
   for (const key of Object.keys(message)) {
     if (key !== 'type' && !Object.hasOwn(fields, key)) throw new ProtocolError(`${message.type}: unknown field ${key.slice(0, 40)}`);

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { peerIdFor } from '../js/signaling.js';
-import { MAX_SDP_CHARS, ProtocolError, SEALED_KINDS, parseSealedBody, parseServerFrame } from '../js/protocol.js';
+import { MAX_SDP_CHARS, NEARBY, ProtocolError, SEALED_KINDS, isNearbyDevice, isNearbyName, parseNearbyFrame, parseSealedBody, parseServerFrame } from '../js/protocol.js';
 
 const CANDIDATE = { candidate: 'candidate:1 1 udp 2122260223 10.0.0.2 50000 typ host', sdpMid: '0', sdpMLineIndex: 0, usernameFragment: 'abcd' };
 
@@ -69,4 +69,19 @@ test('server frames that are not exactly a server message are refused', () => {
 test("a receiver derives its own peer id as the server does (room.py peer_id_for)", () => {
   // The value p2pshare.signaling.room.peer_id_for gives for the same room and cid.
   assert.equal(peerIdFor('AAAAAAAAAAAAAAAAAAAAAA', 'cccccccccccccccccccccc'), 'qa9rxsVtHmPkSnmZ');
+});
+
+test('nearby: names are checked as the server checks them, and frames strictly', () => {
+  for (const name of ['Amber Otter', 'Zoë', '\u{1F9A6}'.repeat(24), 'x'.repeat(NEARBY.MAX_NAME_UNITS)]) {
+    assert.ok(isNearbyName(name), name);
+  }
+  for (const name of ['', ' Amber', 'Amber ', 'x'.repeat(NEARBY.MAX_NAME_UNITS + 1), 'a\u202eb', 'a\u2066b', 'a\u200fb', 'a\u200bb', 'a\nb', 'a\u2028b', '\ud800', 7, null]) {
+    assert.ok(!isNearbyName(name), JSON.stringify(name));
+  }
+  assert.ok(isNearbyDevice('') && !isNearbyName(''));
+  for (const frame of ['{"type":{"toString":1}}', '{"type":["near-peer"]}', '{"type":"welcome"}', '{"type":"near-left","id":{"length":16}}']) {
+    assert.throws(() => parseNearbyFrame(frame), ProtocolError, frame);
+  }
+  const relayed = parseNearbyFrame(JSON.stringify({ type: 'near-relayed', from: 'A'.repeat(16), data: 'x'.repeat(NEARBY.MAX_DATA_CHARS) }));
+  assert.equal(relayed.data.length, 8192);
 });
