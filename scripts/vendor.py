@@ -79,9 +79,9 @@ LIBS: dict[str, Lib] = {
     ),
     "noble-curves": Lib(
         npm="@noble/curves",
-        entries=("ed25519.js",),
+        entries=("ed25519.js", "nist.js"),
         copy={"LICENSE": "LICENSE", "package.json": "package.json"},
-        entry_points=("noble-curves/ed25519.js",),
+        entry_points=("noble-curves/ed25519.js", "noble-curves/nist.js"),
         peers={"@noble/hashes/": "noble-hashes"},
     ),
     "hash-wasm": Lib(
