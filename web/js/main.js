@@ -7,6 +7,7 @@ import { OPFS_ROOT } from './receiver.js';
 import { runReceiver } from './receive-page.js';
 import { fileChoosers, handleFiles, resumeSender, startSharing, uniquePaths } from './share-page.js';
 import { listOpfsRooms, removeOpfsDir } from './sink.js';
+import { startNearby } from './nearby-page.js';
 import * as store from './store.js';
 import * as ui from './ui.js';
 
@@ -84,6 +85,7 @@ async function boot() {
     return;
   }
   if (link.page === 'home') {
+    startNearby(config, { page: 'home' });
     home(config);
     cleanUp(null);
     return;
@@ -94,6 +96,7 @@ async function boot() {
   }
   const creatorText = session.getItem(CREATOR_KEY(link.room));
   if (creatorText) {
+    startNearby(config, { page: 'share' });
     await resumeSender(link.room, JSON.parse(creatorText), config);
     return;
   }

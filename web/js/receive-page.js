@@ -26,7 +26,12 @@ function lockRoom(room) {
   });
 }
 
-export async function runReceiver({ room, secret, senderKey, config }) {
+/**
+ * @param {object} options
+ * @param {boolean} [options.autoAccept] accept as soon as the files are known: the person
+ *   already accepted them (a nearby offer, nearby-page.js)
+ */
+export async function runReceiver({ room, secret, senderKey, config, autoAccept = false }) {
   ui.showView('view-receive');
   ui.setState('waiting', 'Connecting…');
   if (!(await lockRoom(room))) {
@@ -52,9 +57,14 @@ export async function runReceiver({ room, secret, senderKey, config }) {
   globalThis.p2pshare = { receiver, signaling };
 
   let waitingSince = 0;
+  let autoAccepted = !autoAccept;
   const onSave = (file) => saveAgain(receiver, file).catch((error) => ui.notice('error', `Could not save ${file.info.path}: ${error.message}`));
   const render = () => {
     ui.renderReceiver(receiver, { onSave });
+    if (!autoAccepted && !(/** @type {HTMLButtonElement} */ ($('accept')).disabled)) {
+      autoAccepted = true;
+      $('accept').click(); // exactly what the person's own click does (storage checks included)
+    }
     const state = receiver.aggregateState;
     let text = receiver.fatal || receiver.statusText;
     waitingSince = receiver.phase === 'waiting-sender' ? waitingSince || Date.now() : 0;

@@ -44,6 +44,12 @@ export function uniquePaths(files, taken = []) {
   return [...files].sort((a, b) => relativePath(a).localeCompare(relativePath(b)));
 }
 
+/**
+ * 'started' {path, items(), stopped()}: a share runs on this page (nearby-page.js offers it to
+ * the devices chosen; `path` is the link without the origin).
+ */
+export const sharing = new EventTarget();
+
 /** Files chosen before the page knew what to do with them (it was still loading). */
 let earlyFiles = [];
 /** What a choice of files (input or drop) does now: start sharing, add, or re-add. */
@@ -151,6 +157,9 @@ async function runSender({ room, secretText, signSeed, token, shared, sources, c
   const sender = await new SenderController({ sealed, signaling, iceServers: config.iceServers, files: shared }).init();
   const link = buildLink(location.origin, room, secretText, senderPublicKey(signSeed));
   globalThis.p2pshare = { sender, signaling };
+  const path = `/r/${room}#${secretText}.${senderPublicKey(signSeed)}`;
+  const items = () => sender.shared.files.map((s) => s.info);
+  sharing.dispatchEvent(new CustomEvent('started', { detail: { path, items, stopped: () => sender.stopped } }));
 
   ui.showView('view-share');
   moveTextBoxToShare();

@@ -56,6 +56,10 @@ export class SignalingClient extends EventTarget {
     this.watchdog = 0;
     /** @type {any} */
     this.welcome = null;
+    /** the frame type that opens the connection (NearbySocket: 'near-welcome') */
+    this.welcomeType = 'welcome';
+    /** close codes after which it never reconnects on its own */
+    this.fatalCloses = FATAL_CLOSES;
     this.onOnline = () => {
       if (this.state === 'reconnecting') this.connectNow();
     };
@@ -118,10 +122,7 @@ export class SignalingClient extends EventTarget {
     this.ws = ws;
     ws.onopen = () => {
       this.lastHeard = Date.now();
-      const join = { type: 'join', cid: this.cid, v: SIGNALING_VERSION };
-      if (this.token) join.token = this.token;
-      Object.assign(join, this.admission);
-      ws.send(JSON.stringify(join));
+      ws.send(JSON.stringify(this.joinFrame()));
     };
     ws.onmessage = (event) => {
       if (ws !== this.ws) return;
@@ -133,7 +134,7 @@ export class SignalingClient extends EventTarget {
       this.ws = null;
       clearInterval(this.watchdog);
       if (this.stopped) return;
-      if (FATAL_CLOSES.has(event.code)) {
+      if (this.fatalCloses.has(event.code)) {
         this.stopped = true;
         this.setState('closed');
         this.dispatchEvent(new CustomEvent('fatal', { detail: { code: event.code, reason: event.reason } }));
@@ -151,10 +152,30 @@ export class SignalingClient extends EventTarget {
     this.retryTimer = setTimeout(() => this.connectNow(), delay);
   }
 
+  /** The first frame on every connection. */
+  joinFrame() {
+    const join = { type: 'join', cid: this.cid, v: SIGNALING_VERSION };
+    if (this.token) join.token = this.token;
+    return Object.assign(join, this.admission);
+  }
+
+  /** @returns {any} the server's frame, validated @throws {ProtocolError} */
+  parseFrame(text) {
+    return parseServerFrame(text);
+  }
+
+  /** Why a welcome cannot be taken (null: it can), and the heartbeat it sets. */
+  checkWelcome(message) {
+    // A server that hands us another peer's id could make the sender's messages to that
+    // peer (and its Cancel) ours: refuse, and say so.
+    if (message.peer !== this.expectedPeer) return { problem: 'the server gave this page a peer id that is not its own' };
+    return { problem: null, heartbeatS: message.heartbeat_s };
+  }
+
   onFrame(text) {
     let message;
     try {
-      message = parseServerFrame(text);
+      message = this.parseFrame(text);
     } catch (error) {
       if (!(error instanceof ProtocolError)) throw error;
       console.warn('refused a frame from the server:', error.message);
@@ -166,23 +187,22 @@ export class SignalingClient extends EventTarget {
         return;
       case 'pong':
         return;
-      case 'welcome':
-        if (message.peer !== this.expectedPeer) {
-          // A server that hands us another peer's id could make the sender's messages to
-          // that peer (and its Cancel) ours: refuse, and say so.
+      case this.welcomeType: {
+        const { problem, heartbeatS } = this.checkWelcome(message);
+        if (problem) {
           this.stopped = true;
           this.ws?.close(CLOSE.NORMAL);
           this.setState('closed');
-          const reason = 'the server gave this page a peer id that is not its own';
-          this.dispatchEvent(new CustomEvent('fatal', { detail: { code: CLOSE.PROTOCOL_ERROR, reason } }));
+          this.dispatchEvent(new CustomEvent('fatal', { detail: { code: CLOSE.PROTOCOL_ERROR, reason: problem } }));
           return;
         }
         this.attempt = 0;
         this.welcome = message;
-        this.heartbeatS = message.heartbeat_s;
+        this.heartbeatS = heartbeatS;
         this.startWatchdog();
         this.setState('open');
         break;
+      }
       default:
         break;
     }
