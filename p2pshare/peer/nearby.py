@@ -55,6 +55,8 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from p2pshare.peer.encoding import b64url, dumps_like_js, js_length, loads_like_js, unb64url
 from p2pshare.peer.errors import IllegalTransition, NearbyError
+from p2pshare.peer.paths import MAX_FILES
+from p2pshare.peer.wire import MAX_TEXT_ITEMS
 
 __all__ = [
     "BOX_KINDS",
@@ -123,8 +125,8 @@ MAX_DATA_CHARS: Final = 8192  # a near-relay frame's `data` (the spec, A)
 # The reveal is the longest message: its other fields and punctuation take 197 characters.
 MAX_BOX_CHARS: Final = MAX_DATA_CHARS - 197
 MIN_BOX_CHARS: Final = 40  # iv, tag and "{}": 30 bytes
-MAX_COUNT: Final = 1000
-MAX_TEXTS: Final = 16
+MAX_COUNT: Final = MAX_FILES  # a summary counts every item of the share
+MAX_TEXTS: Final = MAX_TEXT_ITEMS
 MAX_NAMES: Final = 5
 MAX_NAME_UNITS: Final = 255
 MAX_TOTAL_BYTES: Final = 2**53 - 1
@@ -202,8 +204,10 @@ class Summary(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
         for name in self.names:
             if js_length(name) > MAX_NAME_UNITS:
                 return f"a name is over {MAX_NAME_UNITS} UTF-16 units"
-            if any(unicodedata.category(ch) in ("Cc", "Cs") for ch in name):
-                return "a name holds a control character or a lone surrogate"
+            # Format characters too (bidi overrides: "invoice\u202efdp.exe"): the prompt is
+            # where the person decides, so a name there must read as it is.
+            if any(unicodedata.category(ch) in ("Cc", "Cf", "Cs") for ch in name):
+                return "a name holds a control, format or lone surrogate character"
         return None
 
 

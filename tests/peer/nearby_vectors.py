@@ -120,7 +120,7 @@ def _raw_box(key: str, kind: nb.BoxKind, plain: bytes, n: int, o: str = OFFER) -
 
 # (kind, plaintext, why): each opens and is refused as a body
 REFUSED_BODIES: list[tuple[nb.BoxKind, bytes, str]] = [
-    ("reveal", b'{"count":1001,"bytes":0,"texts":0,"names":[]}', "count over 1000"),
+    ("reveal", b'{"count":100001,"bytes":0,"texts":0,"names":[]}', "count over 100000"),
     ("reveal", b'{"count":-1,"bytes":0,"texts":0,"names":[]}', "count below 0"),
     ("reveal", b'{"count":1.5,"bytes":0,"texts":0,"names":[]}', "count not an integer"),
     ("reveal", b'{"count":"1","bytes":0,"texts":0,"names":[]}', "count a string"),
@@ -147,6 +147,12 @@ REFUSED_BODIES: list[tuple[nb.BoxKind, bytes, str]] = [
     ("reveal", b'{"count":1,"bytes":0,"texts":0,"names":["a\\u0000b"]}', "a control character"),
     ("reveal", b'{"count":1,"bytes":0,"texts":0,"names":["a\\u0085b"]}', "a C1 control"),
     ("reveal", b'{"count":1,"bytes":0,"texts":0,"names":["\\ud800"]}', "a lone surrogate"),
+    (
+        "reveal",
+        b'{"count":1,"bytes":0,"texts":0,"names":["invoice\\u202efdp.exe"]}',
+        "a bidi override",
+    ),
+    ("reveal", b'{"count":1,"bytes":0,"texts":0,"names":["a\\u200bb"]}', "a zero-width space"),
     ("reveal", b'{"count":1,"bytes":0,"texts":0,"names":[1]}', "a name not a string"),
     ("reveal", b'{"count":1,"bytes":0,"texts":0}', "names missing"),
     ("reveal", b'{"count":1,"bytes":0,"texts":0,"names":[],"x":1}', "an unknown field"),

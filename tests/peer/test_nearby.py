@@ -118,7 +118,8 @@ def test_the_largest_summary_fits_in_one_message() -> None:
     ("kind", "body"),
     [
         ("reveal", nb.Summary(1, 0, 2, [])),
-        ("reveal", nb.Summary(1001, 0, 0, [])),
+        ("reveal", nb.Summary(nb.MAX_COUNT + 1, 0, 0, [])),
+        ("reveal", nb.Summary(1, 0, 0, ["invoice\u202efdp.exe"])),
         ("reveal", nb.Summary(1, 0, 0, ["a\nb"])),
         ("reveal", nb.AnswerBody(True)),  # another kind's body
         ("answer", SUMMARY),

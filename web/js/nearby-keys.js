@@ -4,8 +4,8 @@
 // With no link there is no shared secret, so the two devices agree on keys through the server
 // and each shows a 6-digit code made from everything both sent. The offering side commits to
 // its key and nonce before it sees the other's, so a server in the middle cannot try keys
-// until both codes match: it gets one try, one in a million, and a failed try shows as two
-// different codes. p2pshare/peer/nearby.py is the twin; tests/vectors/nearby.json is shared.
+// until both codes match: a few tries in a million per offer (docs/security.md says how
+// many). p2pshare/peer/nearby.py is the twin; tests/vectors/nearby.json is shared.
 
 import { p256 } from '../vendor/noble-curves/nist.js';
 import { cryptoBackend } from './crypto.js';

@@ -31,7 +31,7 @@ export function randomName(random = Math.random) {
  */
 export function cleanName(text) {
   const cleaned = String(text)
-    .replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu, '')
+    .replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/gu, '')
     .replace(/\s+/gu, ' ')
     .trim();
   let out = '';

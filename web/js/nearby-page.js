@@ -2,7 +2,8 @@
 // offers made from the home view (devices chosen first, then files or text) or from a running
 // share (tap a device), and an accepted offer opened as the share it links to.
 
-import { NearbyController, NearbySocket, nearbyUrl } from './nearby.js';
+import { NearbyController } from './nearby.js';
+import { NearbySocket, nearbyUrl } from './nearby-socket.js';
 import { NearbySettings, cleanName } from './nearby-names.js';
 import { $, clientId, deviceName } from './page.js';
 import { runReceiver } from './receive-page.js';
@@ -63,15 +64,27 @@ export function startNearby(config, where) {
     if (!scheduled) setTimeout(render, 30);
     scheduled = true;
   });
-  nearby.addEventListener('problem', (event) => ui.notice('error', event.detail.text));
+  nearby.addEventListener('problem', (event) => ui.notice('error', event.detail.text, { key: `nearby-problem-${event.detail.peer}` }));
+  /** Times our group was refused lately: a server that keeps refusing is not asked for ever. */
+  const mismatches = [];
   nearby.addEventListener('fatal', async (event) => {
     if (event.detail.code !== CLOSE.NEARBY_MISMATCH) {
       ui.notice('warning', `Nearby devices are unavailable: ${event.detail.reason || event.detail.code}.`, { key: 'nearby' });
       return;
     }
     // Our address moved to another network (another Wi-Fi, mobile data): ask which group now.
-    const fresh = await fetch('/config.json', { cache: 'no-store' }).then((r) => r.json()).catch(() => null);
+    // The page and its socket may also reach the server by different addresses (IPv6 and
+    // IPv4): then it never matches, so after three refusals in a minute it stops, and says so.
     nearby.hide();
+    const now = Date.now();
+    mismatches.push(now);
+    while (mismatches.length && now - mismatches[0] > 60_000) mismatches.shift();
+    if (mismatches.length >= 3) {
+      ui.notice('warning', 'Nearby devices are unavailable: the server does not place this device in one network. Reload the page to try again.', { key: 'nearby' });
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1000 * mismatches.length));
+    const fresh = await fetch('/config.json', { cache: 'no-store' }).then((r) => r.json()).catch(() => null);
     if (fresh?.nearby?.group) {
       group = fresh.nearby.group;
       if (settings.visible()) nearby.show();
@@ -89,25 +102,24 @@ export function startNearby(config, where) {
   });
 
   nearby.addEventListener('open-share', (event) => {
-    const { path, from } = /** @type {CustomEvent} */ (event).detail;
+    const { path, from, summary } = /** @type {CustomEvent} */ (event).detail;
     const link = linkOf(path);
     if (!link) return;
     if (where.page === 'home') {
-      // Nothing else runs on this page: receive here, as if the link had been opened.
+      // Nothing else runs on this page: receive here, as if the link had been opened, and
+      // accept at once only what the person accepted (receive-page.js compares the files).
       where.page = 'receive';
       history.pushState(null, '', path);
       render();
-      runReceiver({ ...link, config, autoAccept: true }).catch((error) => ui.notice('error', `Could not receive: ${error.message}`));
+      runReceiver({ ...link, config, expect: summary }).catch((error) => ui.notice('error', `Could not receive: ${error.message}`));
       return;
     }
-    // This page is busy sharing or receiving: the share opens in a tab of its own.
-    const opened = window.open(path, '_blank', 'noopener');
-    if (!opened) {
-      ui.notice('info', `${from} is sending you files. This page is busy, so they open in a new tab.`, {
-        key: `nearby-open-${link.room}`,
-        actions: [{ label: 'Open', onClick: () => window.open(path, '_blank', 'noopener') }],
-      });
-    }
+    // This page is busy sharing or receiving: the share gets a tab of its own, opened by the
+    // person's tap (a page may not open tabs by itself).
+    ui.notice('info', `“${from}” is sending you what you accepted. This page is busy, so it opens in a new tab.`, {
+      key: `nearby-open-${link.room}`,
+      actions: [{ label: 'Open', onClick: () => window.open(path, '_blank', 'noopener') }],
+    });
   });
 
   // The panel's own controls.

@@ -6,6 +6,8 @@
 // on the network: exact lengths, no unknown fields, nothing the page would act on unchecked.
 
 import { parseLink } from './link.js';
+import { MAX_FILES } from './transfer/paths.js';
+import { MAX_TEXT_ITEMS } from './wire.js';
 import { NEARBY } from './protocol.js';
 
 export const PAIRING = 'p2pshare-nearby/1';
@@ -26,7 +28,7 @@ const B64_FIELDS = {
 };
 /** A box: a 12-byte iv, the 16-byte tag and at least "{}"; at most what fits in a message. */
 const BOX_RE = /^[A-Za-z0-9_-]{40,7995}$/;
-export const SUMMARY_LIMITS = { count: 1000, texts: 16, names: 5, nameChars: 255 };
+export const SUMMARY_LIMITS = { count: MAX_FILES, texts: MAX_TEXT_ITEMS, names: 5, nameChars: 255 };
 
 export class PairingError extends Error {
   constructor(message) {
@@ -74,8 +76,11 @@ export function parsePairing(text) {
 
 /** A share's link without its origin, exactly (nothing tolerated, unlike a pasted link). */
 const LINK_PATH_RE = /^\/r\/[A-Za-z0-9_-]{16,64}#[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{43}$/;
-/** Control characters, and halves of surrogate pairs alone (not text). */
-const BAD_NAME_RE = /[\p{Cc}]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/u;
+/**
+ * Control and format characters (a bidi override makes "invoice\u202efdp.exe" read as a PDF
+ * in the prompt, where the person decides), and halves of surrogate pairs alone (not text).
+ */
+const BAD_NAME_RE = /[\p{Cc}\p{Cf}]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/u;
 const isCount = (v, max) => Number.isInteger(v) && v >= 0 && v <= max;
 const exactKeys = (body, keys) => {
   if (!body || typeof body !== 'object' || Array.isArray(body)) return false;
@@ -126,11 +131,24 @@ export function linkOf(path) {
   return { room: /** @type {string} */ (link.room), secret: /** @type {Uint8Array} */ (link.secret), senderKey: /** @type {string} */ (link.senderKey) };
 }
 
+/** Does a share's file list hold exactly what an offer's summary said? */
+export function matchesSummary(items, summary) {
+  const actual = summaryOf(items);
+  return (
+    actual.count === summary.count &&
+    actual.bytes === summary.bytes &&
+    actual.texts === summary.texts &&
+    actual.names.length === summary.names.length &&
+    actual.names.every((name, n) => name === summary.names[n])
+  );
+}
+
 /** The summary an offer shows, from the items of a share (file infos: path, size, text). */
 export function summaryOf(items) {
+  // Portable paths (transfer/paths.js) hold no control or format characters already.
   const names = items.slice(0, SUMMARY_LIMITS.names).map((item) => {
     const base = item.path.split('/').pop() || item.path;
-    return base.slice(0, SUMMARY_LIMITS.nameChars);
+    return [...base].reduce((out, char) => (out.length + char.length <= SUMMARY_LIMITS.nameChars ? out + char : out), '');
   });
   return {
     count: Math.min(items.length, SUMMARY_LIMITS.count),

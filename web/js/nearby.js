@@ -6,50 +6,21 @@
 // Events: 'change' (re-render), 'open-share' {path, from} (an accepted offer's link came),
 // 'problem' {text} (something the user should know: an offer that did not match, a mismatch).
 
-import { CLOSE, parseNearbyFrame } from './protocol.js';
 import { commitment, directionKeys, newOfferId, newSide, openBox, sealBox, transcript, verificationCode } from './nearby-keys.js';
 import { PairingError, linkOf, parsePairing, summaryOf } from './nearby-wire.js';
-import { SignalingClient } from './signaling.js';
-import { IncomingGuard, OfferIn, OfferOut } from './transfer/nearby-offer.js';
+import { IncomingGuard, InState, OfferIn, OfferOut } from './transfer/nearby-offer.js';
 import { bytesEqual, fromBase64Url, toBase64Url } from './util.js';
 
 const TICK_MS = 1000;
-/** How long an ended offer stays listed, past its deadline. */
+/** How long an ended offer of ours stays listed (its row says how it ended), past its deadline. */
 const KEEP_ENDED_MS = 600_000;
-
-/** The group's socket: the signaling client's reconnects and heartbeat, nearby's frames. */
-export class NearbySocket extends SignalingClient {
-  constructor({ url, cid, profile, heartbeatS }) {
-    super({ url, cid });
-    this.profile = profile;
-    this.welcomeType = 'near-welcome';
-    this.nearbyHeartbeatS = heartbeatS;
-    // A mismatch means our address moved to another group: the page fetches its group again.
-    this.fatalCloses = new Set([...this.fatalCloses, CLOSE.NEARBY_MISMATCH]);
-  }
-
-  joinFrame() {
-    return { type: 'near-join', v: 1, cid: this.cid, name: this.profile.name, device: this.profile.device };
-  }
-
-  parseFrame(text) {
-    return parseNearbyFrame(text);
-  }
-
-  checkWelcome() {
-    return { problem: null, heartbeatS: this.nearbyHeartbeatS };
-  }
-}
-
-export function nearbyUrl(location, group) {
-  const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
-  return `${scheme}//${location.host}/ws/nearby.${group}`;
-}
+/** Offer ids to us remembered (a replayed commit is ignored), oldest dropped first. */
+const SEEN_OFFERS = 512;
 
 export class NearbyController extends EventTarget {
   /**
    * @param {object} options
-   * @param {(profile: {name: string, device: string}) => NearbySocket} options.connect
+   * @param {(profile: {name: string, device: string}) => import('./nearby-socket.js').NearbySocket} options.connect
    * @param {{name: string, device: string}} options.profile
    * @param {() => number} [options.now]
    */
@@ -58,7 +29,7 @@ export class NearbyController extends EventTarget {
     this.connect = connect;
     this.profile = profile;
     this.now = now;
-    /** @type {NearbySocket|null} */
+    /** @type {import('./nearby-socket.js').NearbySocket|null} */
     this.socket = null;
     this.me = '';
     /** @type {Map<string, {id: string, name: string, device: string}>} */
@@ -68,6 +39,8 @@ export class NearbyController extends EventTarget {
     /** @type {Map<string, any>} offer id -> an offer from one device */
     this.incoming = new Map();
     this.guard = new IncomingGuard();
+    /** @type {Set<string>} */
+    this.seen = new Set();
     this.timer = 0;
     this.state = 'off';
   }
@@ -183,7 +156,7 @@ export class NearbyController extends EventTarget {
 
   /** Open incoming offers, oldest first (the prompts). */
   get prompts() {
-    return [...this.incoming.entries()].filter(([, entry]) => entry.offer.state === 'prompted' || entry.offer.state === 'accepted');
+    return [...this.incoming.entries()].filter(([, entry]) => entry.offer.state === InState.PROMPTED || entry.offer.state === InState.ACCEPTED);
   }
 
   // --- messages ---------------------------------------------------------------------------
@@ -211,11 +184,27 @@ export class NearbyController extends EventTarget {
   }
 
   async committed(from, message) {
-    if (!this.peers.has(from) || this.incoming.has(message.o) || this.outgoing.has(message.o)) return;
+    const peer = this.peers.get(from);
+    if (!peer || this.seen.has(message.o) || this.outgoing.has(message.o)) return;
     const held = [...this.incoming.values()].map((entry) => ({ from: entry.peer, offer: entry.offer }));
     if (this.guard.refuse(from, held, this.now())) return;
+    this.seen.add(message.o);
+    if (this.seen.size > SEEN_OFFERS) this.seen.delete(this.seen.values().next().value);
     const side = newSide();
-    const entry = { o: message.o, peer: from, offer: new OfferIn(this.now()), side, commit: message.c, code: '', summary: null, chain: Promise.resolve() };
+    const entry = {
+      o: message.o,
+      peer: from,
+      // Who it was at the offer: a rename later (anyone may take any name) does not change it.
+      fromName: peer.name,
+      fromDevice: peer.device,
+      offer: new OfferIn(this.now()),
+      side,
+      commit: message.c,
+      code: '',
+      summary: null,
+      promptedMs: 0,
+      chain: Promise.resolve(),
+    };
     this.incoming.set(message.o, entry);
     this.send(from, { k: 'key', o: message.o, pk: toBase64Url(side.publicKey), n: toBase64Url(side.nonce) });
   }
@@ -243,8 +232,9 @@ export class NearbyController extends EventTarget {
       const pkA = fromBase64Url(message.pk);
       const nA = fromBase64Url(message.n);
       if (!bytesEqual(fromBase64Url(await commitment(pkA, nA)), fromBase64Url(entry.commit))) {
-        // The key revealed is not the one committed to: something between the devices changed it.
-        this.problem(`An offer from ${this.nameOf(entry.peer)} was changed on its way (its key does not match). It was refused.`);
+        // The key revealed is not the one committed to: the server changed it, or the device
+        // that sent it misbehaves. Either way nothing of it is shown but this.
+        this.problem(entry.peer, `An offer from “${entry.fromName}” was changed on its way (its key does not match what it promised), by the server or by that device. It was refused.`);
         this.apply(o, entry, entry.offer.step('tampered'));
         return;
       }
@@ -252,7 +242,8 @@ export class NearbyController extends EventTarget {
       entry.keys = await directionKeys(entry.side.secretKey, pkA, t);
       entry.code = await verificationCode(t);
       entry.summary = await openBox(entry.keys.aToB, o, 'reveal', message.box);
-      this.apply(o, entry, entry.offer.step('reveal'));
+      entry.promptedMs = this.now();
+      this.apply(o, entry, entry.offer.revealed(this.now()));
     } else if (message.k === 'link') {
       const body = await openBox(entry.keys.aToB, o, 'link', message.box);
       entry.path = body.path;
@@ -260,28 +251,36 @@ export class NearbyController extends EventTarget {
     }
   }
 
-  /** Carry out a step's effects (sealed messages, the share opened), then re-render. */
+  /**
+   * Carry out a step's effects, in order: every message goes through the offer's chain, so a
+   * cancel never overtakes a reveal still being sealed. Then re-render.
+   */
   apply(o, entry, effects) {
+    const inbound = entry.offer instanceof OfferIn;
+    const seal = (kind, key, body, fields = {}) => {
+      entry.chain = entry.chain.then(async () => {
+        const box = await sealBox(key, o, kind, body);
+        this.send(entry.peer, { k: kind, o, ...fields, box });
+      });
+    };
     for (const effect of effects) {
       if (effect === 'send-reveal') {
-        entry.chain = entry.chain.then(async () => {
-          const box = await sealBox(entry.keys.aToB, o, 'reveal', summaryOf(entry.share().items));
-          this.send(entry.peer, { k: 'reveal', o, pk: toBase64Url(entry.side.publicKey), n: toBase64Url(entry.side.nonce), box });
-        });
+        const fields = { pk: toBase64Url(entry.side.publicKey), n: toBase64Url(entry.side.nonce) };
+        seal('reveal', entry.keys.aToB, summaryOf(entry.share().items), fields);
       } else if (effect === 'send-link') {
-        entry.chain = entry.chain.then(async () => {
-          const box = await sealBox(entry.keys.aToB, o, 'link', { path: entry.share().path });
-          this.send(entry.peer, { k: 'link', o, box });
-        });
+        seal('link', entry.keys.aToB, { path: entry.share().path });
       } else if (effect === 'send-accept' || effect === 'send-decline') {
-        const accept = effect === 'send-accept';
-        sealBox(entry.keys.bToA, o, 'answer', { accept }).then((box) => this.send(entry.peer, { k: 'answer', o, box }));
+        seal('answer', entry.keys.bToA, { accept: effect === 'send-accept' });
       } else if (effect === 'send-cancel' && entry.keys) {
-        const key = entry.offer instanceof OfferIn ? entry.keys.bToA : entry.keys.aToB;
-        sealBox(key, o, 'cancel', {}).then((box) => this.send(entry.peer, { k: 'cancel', o, box }));
+        seal('cancel', inbound ? entry.keys.bToA : entry.keys.aToB, {});
       } else if (effect === 'open-share' && linkOf(entry.path)) {
-        this.dispatchEvent(new CustomEvent('open-share', { detail: { path: entry.path, from: this.nameOf(entry.peer) } }));
+        const detail = { path: entry.path, from: entry.fromName, summary: entry.summary };
+        this.dispatchEvent(new CustomEvent('open-share', { detail }));
       }
+    }
+    // An offer to us that ended is of no more use (its id stays in `seen`): forget it now.
+    if (inbound && !entry.offer.open) {
+      entry.chain.then(() => this.incoming.delete(o));
     }
     this.changed();
   }
@@ -303,7 +302,8 @@ export class NearbyController extends EventTarget {
     return this.peers.get(peerId)?.name ?? 'a device that left';
   }
 
-  problem(text) {
-    this.dispatchEvent(new CustomEvent('problem', { detail: { text } }));
+  /** Something this device's user should know, about the device `peer` (one notice each). */
+  problem(peer, text) {
+    this.dispatchEvent(new CustomEvent('problem', { detail: { peer, text } }));
   }
 }

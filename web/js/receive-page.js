@@ -9,6 +9,8 @@ import { Sealer, newEpoch } from './seal.js';
 import { SealedSignaling } from './sealed-signaling.js';
 import { SignalingClient, signalingUrl } from './signaling.js';
 import * as ui from './ui.js';
+import { matchesSummary, summaryOf } from './nearby-wire.js';
+import { summaryText } from './ui-nearby.js';
 
 const WAITING_HINT_MS = 15_000;
 
@@ -28,10 +30,10 @@ function lockRoom(room) {
 
 /**
  * @param {object} options
- * @param {boolean} [options.autoAccept] accept as soon as the files are known: the person
- *   already accepted them (a nearby offer, nearby-page.js)
+ * @param {any} [options.expect] a nearby offer's summary the person accepted (nearby-page.js):
+ *   accept at once if the files are exactly those; if not, ask again, saying so
  */
-export async function runReceiver({ room, secret, senderKey, config, autoAccept = false }) {
+export async function runReceiver({ room, secret, senderKey, config, expect = null }) {
   ui.showView('view-receive');
   ui.setState('waiting', 'Connecting…');
   if (!(await lockRoom(room))) {
@@ -57,13 +59,20 @@ export async function runReceiver({ room, secret, senderKey, config, autoAccept 
   globalThis.p2pshare = { receiver, signaling };
 
   let waitingSince = 0;
-  let autoAccepted = !autoAccept;
+  let autoAccepted = !expect;
   const onSave = (file) => saveAgain(receiver, file).catch((error) => ui.notice('error', `Could not save ${file.info.path}: ${error.message}`));
   const render = () => {
     ui.renderReceiver(receiver, { onSave });
-    if (!autoAccepted && !(/** @type {HTMLButtonElement} */ ($('accept')).disabled)) {
+    if (!autoAccepted && !(/** @type {HTMLButtonElement} */ ($('accept')).disabled) && receiver.manifest) {
       autoAccepted = true;
-      $('accept').click(); // exactly what the person's own click does (storage checks included)
+      if (matchesSummary(receiver.manifest.files, expect)) {
+        $('accept').click(); // exactly what the person's own click does (storage checks included)
+      } else {
+        const now = summaryText(summaryOf(receiver.manifest.files));
+        ui.notice('warning', `This share holds ${now}: not what the offer said (${summaryText(expect)}). Check it, then press Accept if you want it.`, {
+          key: 'nearby-differs',
+        });
+      }
     }
     const state = receiver.aggregateState;
     let text = receiver.fatal || receiver.statusText;

@@ -1,13 +1,13 @@
 // The nearby panel and the prompts of offers to this device, rendered from NearbyController.
 // Names and labels come from other devices (and the server): only ever set as textContent.
 
-import { OutState } from './transfer/nearby-offer.js';
+import { InState, OutState } from './transfer/nearby-offer.js';
 import { $, reconcile, setText } from './ui-dom.js';
 import { formatBytes } from './util.js';
 
 const plural = (n, one, many) => `${n} ${n === 1 ? one : many}`;
 
-/** "2 files and 1 text, 12.4 MB: a.txt, b.pdf, …" */
+/** "2 files and 1 text, 12.4 MB: a.txt, b.pdf, …" (the names, if any, as plain text) */
 export function summaryText(summary) {
   const files = summary.count - summary.texts;
   const parts = [];
@@ -99,13 +99,15 @@ export function renderNearby(nearby, view) {
     const codeLine = /** @type {HTMLElement} */ (li.querySelector('.code-line'));
     const actions = /** @type {HTMLElement} */ (li.querySelector('.actions'));
     status.hidden = !latest && !selected;
-    codeLine.hidden = !latest?.code;
+    // A code means something only while the offer runs or once it was sent on.
+    codeLine.hidden = !latest?.code || !(latest.offer.open || latest.offer.state === OutState.LINKED);
     setText(li.querySelector('[data-testid="verify-code"]'), latest?.code ?? '');
     setText(status.children[1], latest ? offerText(latest, peer.name) : selected ? 'Selected.' : '');
     li.dataset.offer = latest?.offer.state ?? '';
     const wanted = latest?.offer.state === OutState.CONFIRMING ? 'confirm' : latest?.offer.open ? 'cancel' : '';
-    if (actions.dataset.shows !== wanted) {
-      actions.dataset.shows = wanted;
+    // Keyed by the offer too: the buttons of an earlier offer never act on a newer one.
+    if (actions.dataset.shows !== `${wanted}:${latest?.o}`) {
+      actions.dataset.shows = `${wanted}:${latest?.o}`;
       const o = latest?.o;
       actions.replaceChildren(
         ...(wanted === 'confirm' ? [button('Same code: send', 'primary', () => view.onConfirm(o))] : []),
@@ -125,11 +127,14 @@ export function renderNearby(nearby, view) {
   setText($('nearby-hint'), hint);
 }
 
+/** A prompt's Accept works only after this long on screen: a tap meant for what it pushed down must not accept. */
+export const ARM_MS = 800;
+
 /**
  * The prompts of offers to this device: who, what, the code, Accept and Decline.
  * @param {import('./nearby.js').NearbyController} nearby
  */
-export function renderPrompts(nearby) {
+export function renderPrompts(nearby, nowMs = Date.now()) {
   const box = $('incoming-offers');
   const prompts = nearby.prompts;
   const items = reconcile(box, prompts.map(([o]) => o), (o) => {
@@ -142,6 +147,8 @@ export function renderPrompts(nearby) {
     title.id = `offer-${o}`;
     node.setAttribute('aria-labelledby', title.id);
     const what = document.createElement('p');
+    const names = document.createElement('p');
+    names.className = 'offer-names';
     const code = document.createElement('p');
     const value = document.createElement('b');
     value.dataset.testid = 'verify-code';
@@ -153,19 +160,46 @@ export function renderPrompts(nearby) {
     accept.dataset.testid = 'accept-offer';
     const decline = button('Decline', '', () => nearby.answerOffer(o, false));
     decline.dataset.testid = 'decline-offer';
-    actions.append(accept, decline);
-    node.append(title, what, code, actions);
+    const cancel = button('Cancel', '', () => nearby.cancelOffer(o));
+    cancel.className = 'offer-cancel';
+    actions.append(accept, decline, cancel);
+    node.append(title, what, names, code, actions);
     return node;
   });
+  const nameCount = new Map();
+  for (const peer of nearby.peers.values()) nameCount.set(peer.name, (nameCount.get(peer.name) ?? 0) + 1);
+  let rearm = 0;
   items.forEach((node, n) => {
     const [, entry] = prompts[n];
-    const peer = nearby.peers.get(entry.peer);
-    const from = peer ? `${peer.name}${peer.device ? ` (${peer.device})` : ''}` : 'A device';
-    const accepted = entry.offer.state === 'accepted';
-    setText(node.children[0], accepted ? `Accepted: waiting for ${peer?.name ?? 'the device'}…` : `${from} wants to send you`);
-    setText(node.children[1], summaryText(entry.summary));
+    // Who it was when it offered; another device may take the same name, so say when one has.
+    const from = `“${entry.fromName}”${entry.fromDevice ? ` (${entry.fromDevice})` : ''}`;
+    const twin = (nameCount.get(entry.fromName) ?? 0) > 1 ? ' Careful: more than one device here uses this name.' : '';
+    const accepted = entry.offer.state === InState.ACCEPTED;
+    setText(node.children[0], accepted ? `Accepted: waiting for ${from}…` : `${from} wants to send you${twin ? '' : ':'}${twin}`);
+    const summary = entry.summary;
+    setText(node.children[1], summaryText({ ...summary, names: [] }));
+    const names = /** @type {HTMLElement} */ (node.children[2]);
+    if (names.dataset.for !== entry.o) {
+      // Each name isolated: one name's direction characters cannot reorder the others.
+      names.dataset.for = entry.o;
+      names.replaceChildren(
+        ...summary.names.flatMap((name, i) => {
+          const isolated = document.createElement('bdi');
+          isolated.textContent = name;
+          return i ? [', ', isolated] : [isolated];
+        }),
+        ...(summary.count > summary.names.length ? [', …'] : []),
+      );
+    }
+    names.hidden = !summary.names.length;
     setText(node.querySelector('[data-testid="verify-code"]'), entry.code);
     node.dataset.state = entry.offer.state;
-    for (const control of node.querySelectorAll('button')) /** @type {HTMLButtonElement} */ (control).disabled = accepted;
+    const armed = nowMs - entry.promptedMs >= ARM_MS;
+    if (!armed) rearm = Math.max(rearm, ARM_MS - (nowMs - entry.promptedMs));
+    const [accept, decline, cancel] = /** @type {HTMLButtonElement[]} */ ([...node.querySelectorAll('button')]);
+    accept.disabled = !armed;
+    accept.hidden = decline.hidden = accepted;
+    cancel.hidden = !accepted;
   });
+  if (rearm) setTimeout(() => renderPrompts(nearby), rearm + 20);
 }

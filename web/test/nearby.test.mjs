@@ -8,8 +8,19 @@ import { test } from 'node:test';
 import { commitment, directionKeys, newOfferId, newSide, openBox, sealBox, transcript, verificationCode } from '../js/nearby-keys.js';
 import { fromBase64Url, toBase64Url } from '../js/util.js';
 import { MAX_NAME_CHARS, NearbySettings, cleanName, randomName } from '../js/nearby-names.js';
-import { MAX_PAIRING_CHARS, PairingError, linkOf, parseBody, parsePairing, summaryOf } from '../js/nearby-wire.js';
-import { IncomingGuard, InState, MAX_OFFERS_PER_MINUTE, MAX_OPEN_INCOMING, OFFER_TIMEOUT_MS, OfferIn, OfferOut, OutState } from '../js/transfer/nearby-offer.js';
+import { MAX_PAIRING_CHARS, PairingError, linkOf, matchesSummary, parseBody, parsePairing, summaryOf } from '../js/nearby-wire.js';
+import {
+  IncomingGuard,
+  InState,
+  MAX_ALL_OFFERS_PER_MINUTE,
+  MAX_OFFERS_PER_MINUTE,
+  MAX_OPEN_INCOMING,
+  OFFER_TIMEOUT_MS,
+  OfferIn,
+  OfferOut,
+  OutState,
+  REVEAL_TIMEOUT_MS,
+} from '../js/transfer/nearby-offer.js';
 
 const O = 'AAAAAAAAAAAAAAAAAAAAAA';
 const B43 = `${'B'.repeat(42)}A`;
@@ -54,7 +65,8 @@ test('box bodies: the summary within its limits, a link only ever to a share of 
     { ...summary, texts: 4 },
     { ...summary, names: ['1', '2', '3', '4'] },
     { ...summary, names: ['x'.repeat(256)] },
-    { ...summary, count: 1001 },
+    { ...summary, count: 100_001 },
+    { ...summary, names: ['invoice\u202efdp.exe'] },
     { ...summary, bytes: -1 },
     { ...summary, extra: true },
   ]) {
@@ -271,4 +283,41 @@ test('vectors: every box seals to the same bytes and opens; refused boxes are re
 test('vectors: the messages Python sends decode alike; those it refuses are refused', () => {
   for (const text of V.messages) assert.equal(JSON.stringify(parsePairing(text)), text);
   for (const { text, why } of V.refused) assert.throws(() => parsePairing(text), PairingError, why);
+});
+
+test('review fixes: a double tap is no failure; an unrevealed offer frees its place soon; limits for all devices', () => {
+  const offer = new OfferIn(0);
+  assert.deepEqual(offer.tick(REVEAL_TIMEOUT_MS - 1), []);
+  offer.revealed(5000);
+  assert.equal(offer.deadlineMs, 5000 + OFFER_TIMEOUT_MS, 'the person has the full time to decide');
+  assert.deepEqual(offer.step('user-accept'), ['send-accept']);
+  assert.deepEqual(offer.step('user-accept'), [], 'a second tap is ignored');
+  assert.deepEqual(offer.step('user-decline'), []);
+  assert.equal(offer.state, InState.ACCEPTED);
+  assert.deepEqual(offer.step('user-cancel'), ['send-cancel'], 'backing out after Accept');
+  const silent = new OfferIn(0);
+  assert.deepEqual(silent.tick(REVEAL_TIMEOUT_MS), ['send-cancel']);
+  assert.equal(silent.state, InState.EXPIRED);
+  const out = new OfferOut(0, { confirmCode: true });
+  assert.deepEqual(out.step('confirm'), [], 'confirm before there is anything to confirm');
+  assert.equal(out.state, OutState.COMMITTED);
+  assert.ok(!out.expecting('cancel'), 'no cancel before the keys exist');
+
+  const guard = new IncomingGuard();
+  for (let n = 0; n < MAX_ALL_OFFERS_PER_MINUTE; n++) assert.equal(guard.refuse(`new-id-${n}`, [], n), null);
+  assert.ok(guard.refuse('yet-another-id', [], 100), 'reconnecting under new ids does not lift the limit');
+});
+
+test('matchesSummary: the share is exactly what the offer said, or it is asked again', () => {
+  const items = [
+    { path: 'a/photo.jpg', size: 10 },
+    { path: 'Text 1.txt', size: 5, text: true },
+  ];
+  assert.ok(matchesSummary(items, summaryOf(items)));
+  assert.ok(!matchesSummary(items, summaryOf(items.slice(0, 1))), 'more than offered');
+  assert.ok(!matchesSummary(items.slice(0, 1), summaryOf(items)), 'less than offered');
+  assert.ok(!matchesSummary([{ ...items[0], size: 11 }, items[1]], summaryOf(items)), 'other sizes');
+  assert.ok(!matchesSummary([{ ...items[0], path: 'b.exe' }, items[1]], summaryOf(items)), 'other names');
+  assert.equal(summaryOf([...Array(5000)].map((_, n) => ({ path: `${n}`, size: 1 }))).count, 5000, 'every item counted');
+  assert.equal(cleanName('\uD800Bob'), 'Bob', 'no lone surrogate kept (the server would refuse the join)');
 });

@@ -31,10 +31,20 @@ export const InState = Object.freeze({
 
 /** How long an offer may wait for the other side (its user deciding included). */
 export const OFFER_TIMEOUT_MS = 120_000;
+/**
+ * How long an offer to us may wait for its reveal, which the other page sends by itself at
+ * once: an offer that never reveals must not hold one of the few open places for long.
+ */
+export const REVEAL_TIMEOUT_MS = 10_000;
 /** Incoming offers open at once, in all, and from one device. */
 export const MAX_OPEN_INCOMING = 3;
 /** Offers one device may start toward this one per minute (more are ignored). */
 export const MAX_OFFERS_PER_MINUTE = 6;
+/** ... and all devices together (peer ids are per connection: a reconnecting one is new). */
+export const MAX_ALL_OFFERS_PER_MINUTE = 20;
+const MINUTE_MS = 60_000;
+/** Events of this device's own user: out of turn they are ignored (a double tap), not fatal. */
+const USER_EVENTS = new Set(['user-accept', 'user-decline', 'user-cancel', 'confirm']);
 
 /** (state, event) -> next state. An event missing here is out of turn: the offer fails. */
 const OUT_MOVES = {
@@ -53,13 +63,23 @@ const OUT_MOVES = {
 
 const IN_MOVES = {
   keyed: { reveal: 'prompted', tampered: 'failed', cancel: 'cancelled', gone: 'cancelled', timeout: 'expired' },
-  prompted: { 'user-accept': 'accepted', 'user-decline': 'declined', cancel: 'cancelled', gone: 'cancelled', timeout: 'expired' },
-  accepted: { link: 'opened', cancel: 'cancelled', gone: 'cancelled', timeout: 'expired' },
+  prompted: {
+    'user-accept': 'accepted',
+    'user-decline': 'declined',
+    'user-cancel': 'declined',
+    cancel: 'cancelled',
+    gone: 'cancelled',
+    timeout: 'expired',
+  },
+  accepted: { link: 'opened', 'user-cancel': 'cancelled', cancel: 'cancelled', gone: 'cancelled', timeout: 'expired' },
 };
 
-/** Which message kind an event stands for, to the shell (what it may accept in a state). */
-const OUT_EXPECTS = { committed: ['key', 'cancel'], offered: ['answer', 'cancel'], confirming: ['cancel'] };
-const IN_EXPECTS = { keyed: ['reveal', 'cancel'], prompted: ['cancel'], accepted: ['link', 'cancel'] };
+/**
+ * The messages the other device may send in each state. A cancel needs the keys, which exist
+ * from `offered` and `prompted` on; before that the offer just runs out.
+ */
+const OUT_EXPECTS = { committed: ['key'], offered: ['answer', 'cancel'], confirming: ['cancel'] };
+const IN_EXPECTS = { keyed: ['reveal'], prompted: ['cancel'], accepted: ['link', 'cancel'] };
 
 /** Effects that a move into a state carries out (besides showing it). */
 const OUT_EFFECTS = {
@@ -72,6 +92,7 @@ const OUT_EFFECTS = {
 const IN_EFFECTS = {
   accepted: ['send-accept'],
   declined: ['send-decline'],
+  cancelled: ['send-cancel'],
   opened: ['open-share'],
   expired: ['send-cancel'],
   failed: ['send-cancel'],
@@ -105,6 +126,7 @@ class Offer {
   step(event) {
     if (!this.open) return [];
     const next = this.moves[this.state][event];
+    if (!next && USER_EVENTS.has(event)) return [];
     const to = next ?? 'failed';
     this.state = to;
     this.reason = next ? event : `out of turn: ${event}`;
@@ -136,6 +158,14 @@ export class OfferOut extends Offer {
 export class OfferIn extends Offer {
   constructor(nowMs) {
     super(IN_MOVES, IN_EXPECTS, IN_EFFECTS, InState.KEYED, nowMs);
+    this.deadlineMs = nowMs + REVEAL_TIMEOUT_MS;
+  }
+
+  /** The reveal matched: the prompt is shown, and its user has the usual time to decide. */
+  revealed(nowMs) {
+    const effects = this.step('reveal');
+    if (this.state === InState.PROMPTED) this.deadlineMs = nowMs + OFFER_TIMEOUT_MS;
+    return effects;
   }
 }
 
@@ -148,6 +178,8 @@ export class IncomingGuard {
   constructor() {
     /** @type {Map<string, number[]>} device -> times of its recent offers */
     this.recent = new Map();
+    /** @type {number[]} times of every device's recent offers */
+    this.all = [];
   }
 
   /**
@@ -156,17 +188,20 @@ export class IncomingGuard {
    * @returns {string|null} why not, or null
    */
   refuse(from, incoming, nowMs) {
-    const times = (this.recent.get(from) ?? []).filter((t) => nowMs - t < 60_000);
+    const times = (this.recent.get(from) ?? []).filter((t) => nowMs - t < MINUTE_MS);
     this.recent.set(from, times);
+    this.all = this.all.filter((t) => nowMs - t < MINUTE_MS);
     const open = [...incoming].filter((entry) => entry.offer.open);
     if (open.length >= MAX_OPEN_INCOMING) return 'too many offers open';
     if (open.some((entry) => entry.from === from)) return 'an offer from this device is open';
     if (times.length >= MAX_OFFERS_PER_MINUTE) return 'too many offers from this device';
+    if (this.all.length >= MAX_ALL_OFFERS_PER_MINUTE) return 'too many offers';
     times.push(nowMs);
+    this.all.push(nowMs);
     return null;
   }
 
-  /** A device that left forgets its count after a minute anyway; drop it now. */
+  /** A device that left: its own count goes (the count of all devices stays). */
   forget(from) {
     this.recent.delete(from);
   }
