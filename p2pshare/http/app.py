@@ -36,7 +36,7 @@ from p2pshare.http.origin import allowed_origins, normalize_origin, request_orig
 from p2pshare.http.static import Asset, StaticFiles
 from p2pshare.ice import ice_servers_for
 from p2pshare.metrics import Metrics
-from p2pshare.signaling.messages import NEARBY_PATH_PREFIX
+from p2pshare.signaling.nearby_messages import NEARBY_PATH_PREFIX
 from p2pshare.signaling.nearby_scope import NearbyScope, nearby_group_for
 from p2pshare.signaling.service import Disconnect, SignalingService
 

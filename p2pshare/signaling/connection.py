@@ -37,10 +37,6 @@ from p2pshare.signaling.messages import (
     ErrorCode,
     ErrorMessage,
     Join,
-    NearbyClientMessage,
-    NearJoin,
-    NearName,
-    NearRelay,
     Ping,
     Pong,
     Relay,
@@ -48,6 +44,7 @@ from p2pshare.signaling.messages import (
     decode_client_message,
     encode_server_message,
 )
+from p2pshare.signaling.nearby_messages import NearbyClientMessage, NearJoin, NearName, NearRelay
 
 __all__ = [
     "CONN_TRANSITIONS",
@@ -117,7 +114,7 @@ class ConnectionRules:
 
     limits: Limits
     count_rejected: Callable[[ErrorCode], object] = lambda code: None
-    # A room's frames, or a nearby group's (messages.decode_nearby_client_message).
+    # A room's frames, or a nearby group's (nearby_messages.decode_nearby_client_message).
     decode: Callable[[str, int], AnyClientMessage] = decode_client_message
 
 

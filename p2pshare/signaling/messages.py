@@ -8,29 +8,33 @@ contract and every example in it is decoded by the tests.
 The server never looks inside `data`: payloads are sealed end to end by the
 browsers and relayed as opaque strings.
 
-Nearby groups (`/ws/nearby.<group>`) speak their own frames, `near-*` (plus `ping`, `pong`
-and `error`), in unions of their own: a room connection never decodes a `near-join`, nor a
-nearby connection a `join`. Device names and descriptions are checked here, whole: a
-name that could reorder or hide text on another device's screen is refused.
+Nearby groups (`/ws/nearby.<group>`) speak their own frames, `near-*`, defined in
+nearby_messages.py; what both kinds of connection share is here: the error and close codes,
+`SignalingError`, the `ping`, `pong` and `error` frames, the tagged base `Message`, the
+client id, and the frame size limit (`decode_limited`).
+
+Why this module is over 300 lines: it is the room protocol whole (every code with its close
+code, every room frame, the decoders), the one place docs/protocol.md and protocol.js are
+checked against.
 """
 
 from __future__ import annotations
 
 import enum
-import unicodedata
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Annotated, Final, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, Final, Literal, TypeVar
 
 import msgspec
 
 from p2pshare.errors import P2PShareError
 
+if TYPE_CHECKING:  # (a type only: nearby_messages imports this module)
+    from p2pshare.signaling.nearby_messages import NearbyClientMessage, NearbyServerMessage
+
 __all__ = [
+    "BASE64URL_CHARS",
     "CLOSE_CODE_FOR_ERROR",
-    "NEARBY_MAX_DATA_CHARS",
-    "NEARBY_MAX_NAME_UNITS",
-    "NEARBY_PATH_PREFIX",
     "PROTOCOL_VERSION",
     "ROOM_ID_PATTERN",
     "ClientMessage",
@@ -38,16 +42,7 @@ __all__ = [
     "ErrorCode",
     "ErrorMessage",
     "Join",
-    "NearJoin",
-    "NearLeft",
-    "NearName",
-    "NearPeer",
-    "NearPeerInfo",
-    "NearRelay",
-    "NearRelayed",
-    "NearWelcome",
-    "NearbyClientMessage",
-    "NearbyServerMessage",
+    "Message",
     "PeerInfo",
     "PeerJoined",
     "PeerLeft",
@@ -61,14 +56,11 @@ __all__ = [
     "TurnServer",
     "Welcome",
     "decode_client_message",
-    "decode_nearby_client_message",
-    "decode_nearby_server_message",
+    "decode_limited",
     "decode_server_message",
     "encode_client_message",
     "encode_server_message",
-    "is_valid_nearby_group_id",
     "is_valid_room_id",
-    "nearby_text_problem",
 ]
 
 PROTOCOL_VERSION: Final = 1
@@ -76,7 +68,7 @@ PROTOCOL_VERSION: Final = 1
 # Room ids are chosen by the sender's browser: at least 96 random bits in
 # base64url, so that a room cannot be guessed (docs/security.md).
 ROOM_ID_PATTERN: Final = r"^[A-Za-z0-9_-]{16,64}\Z"
-_ROOM_ID_CHARS: Final = frozenset(
+BASE64URL_CHARS: Final = frozenset(  # room ids, nearby group ids
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"
 )
 
@@ -202,14 +194,14 @@ class SignalingError(P2PShareError):
         return ErrorMessage(code=self.code, message=self.message)
 
 
-class _Message(msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag_field="type"):
-    pass
+class Message(msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag_field="type"):
+    """Every frame, room or nearby: a JSON object whose `type` names its Struct."""
 
 
 # --- client -> server -------------------------------------------------------
 
 
-class Join(_Message, tag="join", frozen=True):
+class Join(Message, tag="join", frozen=True):
     """First message on a connection: who I am, whether I claim the sender role, and the
     proof of the link's secret (admission.py): a sender registers the room's `access` key, a
     receiver shows its `proof`."""
@@ -221,7 +213,7 @@ class Join(_Message, tag="join", frozen=True):
     proof: JoinProof | None = None
 
 
-class Relay(_Message, tag="relay", frozen=True):
+class Relay(Message, tag="relay", frozen=True):
     """Forward `data` to the peer `to` in the same room."""
 
     to: PeerId
@@ -229,11 +221,11 @@ class Relay(_Message, tag="relay", frozen=True):
     data: Payload
 
 
-class Ping(_Message, tag="ping", frozen=True):
+class Ping(Message, tag="ping", frozen=True):
     """Either side may ping; the other answers `pong`. Any message counts as alive."""
 
 
-class Pong(_Message, tag="pong", frozen=True):
+class Pong(Message, tag="pong", frozen=True):
     pass
 
 
@@ -260,7 +252,7 @@ class TurnServer(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     credential: TurnCredential
 
 
-class Welcome(_Message, tag="welcome", frozen=True):
+class Welcome(Message, tag="welcome", frozen=True):
     """Answer to `join`: your peer id and role, who else is here, and TURN (if any)."""
 
     v: int
@@ -273,21 +265,21 @@ class Welcome(_Message, tag="welcome", frozen=True):
     turn: Annotated[tuple[TurnServer, ...], msgspec.Meta(max_length=8)] = ()
 
 
-class PeerJoined(_Message, tag="peer-joined", frozen=True):
+class PeerJoined(Message, tag="peer-joined", frozen=True):
     """A peer arrived, or came back on a new connection (same peer id)."""
 
     peer: str
     role: Role
 
 
-class PeerLeft(_Message, tag="peer-left", frozen=True):
+class PeerLeft(Message, tag="peer-left", frozen=True):
     """A peer is gone: `left` (closed cleanly) or `lost` (dropped, timed out)."""
 
     peer: str
     reason: Literal["left", "lost"]
 
 
-class Relayed(_Message, tag="relay", frozen=True):
+class Relayed(Message, tag="relay", frozen=True):
     """A relayed payload; `from` is set by the server and cannot be forged by peers."""
 
     from_: str = msgspec.field(name="from")
@@ -295,7 +287,7 @@ class Relayed(_Message, tag="relay", frozen=True):
     data: str
 
 
-class ErrorMessage(_Message, tag="error", frozen=True):
+class ErrorMessage(Message, tag="error", frozen=True):
     code: ErrorCode
     message: str
 
@@ -303,152 +295,16 @@ class ErrorMessage(_Message, tag="error", frozen=True):
 ServerMessage = Welcome | PeerJoined | PeerLeft | Relayed | Ping | Pong | ErrorMessage
 
 
-# --- nearby groups (/ws/nearby.<group>) ---------------------------------------
-
-NEARBY_PATH_PREFIX: Final = "nearby."  # /ws/nearby.<group>; a room id never holds a "."
-NEARBY_GROUP_ID_PATTERN: Final = r"^[A-Za-z0-9_-]{22}\Z"  # nearby_scope.nearby_group_id
-NEARBY_MAX_NAME_UNITS: Final = 48  # a name or device text, in UTF-16 code units (the page's)
-NEARBY_MAX_DATA_CHARS: Final = 8192  # one near-relay's opaque data
-NEARBY_MAX_PEERS_LISTED: Final = 64  # a near-welcome's peers (a group holds 32 by default)
-# Categories refused anywhere in a name or device text: controls (Cc), format characters
-# (Cf: bidi overrides and isolates U+202A-202E, U+2066-2069, marks U+200E/F, zero-width and
-# BOM...), line and paragraph separators (Zl, Zp: a name is one line) and lone surrogates.
-_REFUSED_CATEGORIES: Final = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs"})
-# Before the Unicode check, a bound on what is looked at (whitespace to trim included).
-_NEARBY_RAW_CHARS: Final = 256
-
-NearbyData = Annotated[str, msgspec.Meta(min_length=1, max_length=NEARBY_MAX_DATA_CHARS)]
-NearbyText = Annotated[str, msgspec.Meta(max_length=_NEARBY_RAW_CHARS)]
-NearbyPeerId = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{16}\Z")]
-
-
-def is_valid_nearby_group_id(group_id: str) -> bool:
-    return len(group_id) == 22 and _ROOM_ID_CHARS.issuperset(group_id)
-
-
-def nearby_text_problem(text: str, *, min_units: int) -> str | None:
-    """What is wrong with a name (`min_units` 1) or device text (0) as sent, or None.
-
-    Checked: no refused character anywhere, then `min_units`..NEARBY_MAX_NAME_UNITS UTF-16
-    units once trimmed (str.strip, as the page's trim() on what is left).
-    """
-    for char in text:
-        if unicodedata.category(char) in _REFUSED_CATEGORIES:
-            return f"U+{ord(char):04X} is a control or invisible character"
-    trimmed = text.strip()
-    units = len(trimmed) + sum(1 for char in trimmed if ord(char) > 0xFFFF)
-    if not min_units <= units <= NEARBY_MAX_NAME_UNITS:
-        return f"{units} UTF-16 units, not {min_units} to {NEARBY_MAX_NAME_UNITS}"
-    return None
-
-
-def _checked_text(struct: msgspec.Struct, field: str, *, min_units: int, trim: bool) -> None:
-    """Validate (in __post_init__: a ValueError is a ValidationError to msgspec) and, with
-    `trim`, store the trimmed text; without, the text must be trimmed already."""
-    text = getattr(struct, field)
-    problem = nearby_text_problem(text, min_units=min_units)
-    if problem is None and not trim and text != text.strip():
-        problem = "not trimmed"
-    if problem is not None:
-        raise ValueError(f"{field}: {problem}")
-    if trim:
-        msgspec.structs.force_setattr(struct, field, text.strip())
-
-
-class NearJoin(_Message, tag="near-join", frozen=True):
-    """First message on a nearby connection: this tab (`cid`, as for rooms) and how it is shown."""
-
-    cid: ClientId
-    name: NearbyText
-    device: NearbyText = ""
-    v: int = PROTOCOL_VERSION
-
-    def __post_init__(self) -> None:
-        _checked_text(self, "name", min_units=1, trim=True)
-        _checked_text(self, "device", min_units=0, trim=True)
-
-
-class NearName(_Message, tag="near-name", frozen=True):
-    """Rename this device (announced to the group as `near-peer`)."""
-
-    name: NearbyText
-
-    def __post_init__(self) -> None:
-        _checked_text(self, "name", min_units=1, trim=True)
-
-
-class NearRelay(_Message, tag="near-relay", frozen=True):
-    """Forward `data` (opaque to the server) to the group's peer `to`."""
-
-    to: PeerId
-    data: NearbyData
-
-
-NearbyClientMessage = NearJoin | NearName | NearRelay | Ping | Pong
-
-
-class NearPeerInfo(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """A device of the group, as shown to the others (its texts were checked and trimmed)."""
-
-    id: NearbyPeerId
-    name: NearbyText
-    device: NearbyText
-
-    def __post_init__(self) -> None:
-        _checked_text(self, "name", min_units=1, trim=False)
-        _checked_text(self, "device", min_units=0, trim=False)
-
-
-class NearWelcome(_Message, tag="near-welcome", frozen=True):
-    """Answer to `near-join`: your peer id (random, this connection's) and the others."""
-
-    you: NearbyPeerId
-    peers: Annotated[tuple[NearPeerInfo, ...], msgspec.Meta(max_length=NEARBY_MAX_PEERS_LISTED)]
-
-
-class NearPeer(_Message, tag="near-peer", frozen=True):
-    """A device joined the group, or renamed itself."""
-
-    id: NearbyPeerId
-    name: NearbyText
-    device: NearbyText
-
-    def __post_init__(self) -> None:
-        _checked_text(self, "name", min_units=1, trim=False)
-        _checked_text(self, "device", min_units=0, trim=False)
-
-
-class NearLeft(_Message, tag="near-left", frozen=True):
-    """A device left the group (closed, dropped, or replaced by its own reload)."""
-
-    id: NearbyPeerId
-
-
-class NearRelayed(_Message, tag="near-relayed", frozen=True):
-    """Relayed data; `from` is set by the server from the sender's connection."""
-
-    from_: NearbyPeerId = msgspec.field(name="from")
-    data: NearbyData
-
-
-NearbyServerMessage = NearWelcome | NearPeer | NearLeft | NearRelayed | Ping | Pong | ErrorMessage
-
 # Annotated rather than inferred: msgspec < 0.23 types a Decoder of a union as Decoder[Any],
 # 0.23 as Decoder[the union]; with the annotation `decode` is typed alike on both, no cast.
 _client_decoder: Final[msgspec.json.Decoder[ClientMessage]] = msgspec.json.Decoder(ClientMessage)
 _server_decoder: Final[msgspec.json.Decoder[ServerMessage]] = msgspec.json.Decoder(ServerMessage)
-_nearby_client_decoder: Final[msgspec.json.Decoder[NearbyClientMessage]] = msgspec.json.Decoder(
-    NearbyClientMessage
-)
-_nearby_server_decoder: Final[msgspec.json.Decoder[NearbyServerMessage]] = msgspec.json.Decoder(
-    NearbyServerMessage
-)
 _encoder: Final = msgspec.json.Encoder()
 _M = TypeVar("_M")
 
 
 def is_valid_room_id(room_id: str) -> bool:
-    return 16 <= len(room_id) <= 64 and _ROOM_ID_CHARS.issuperset(room_id)
+    return 16 <= len(room_id) <= 64 and BASE64URL_CHARS.issuperset(room_id)
 
 
 def decode_client_message(frame: str | bytes, max_frame_bytes: int) -> ClientMessage:
@@ -457,18 +313,16 @@ def decode_client_message(frame: str | bytes, max_frame_bytes: int) -> ClientMes
     Raises SignalingError: TOO_BIG (fatal, 1009) past `max_frame_bytes`, or
     BAD_MESSAGE (not fatal) for anything that is not a valid client message.
     """
-    return _decode_client(_client_decoder, frame, max_frame_bytes)
+    return decode_limited(_client_decoder, frame, max_frame_bytes)
 
 
-def decode_nearby_client_message(frame: str | bytes, max_frame_bytes: int) -> NearbyClientMessage:
-    """Decode one frame of a nearby connection; raises SignalingError as
-    `decode_client_message` does."""
-    return _decode_client(_nearby_client_decoder, frame, max_frame_bytes)
-
-
-def _decode_client(
+def decode_limited(
     decoder: msgspec.json.Decoder[_M], frame: str | bytes, max_frame_bytes: int
 ) -> _M:
+    """Decode one client frame with `decoder` (a union's), `max_frame_bytes` at most.
+
+    Raises SignalingError: TOO_BIG (fatal, 1009) or BAD_MESSAGE (not fatal).
+    """
     size = len(frame)
     if isinstance(frame, str) and size * 4 > max_frame_bytes:
         size = len(frame.encode())  # UTF-8 takes at most 4 bytes a character
@@ -492,14 +346,6 @@ def decode_server_message(frame: str | bytes) -> ServerMessage:
     Raises msgspec.ValidationError / msgspec.DecodeError on malformed input.
     """
     return _server_decoder.decode(frame)
-
-
-def decode_nearby_server_message(frame: str | bytes) -> NearbyServerMessage:
-    """Decode a nearby connection's server frame (tests and tools acting as clients).
-
-    Raises msgspec.ValidationError / msgspec.DecodeError on malformed input.
-    """
-    return _nearby_server_decoder.decode(frame)
 
 
 def encode_server_message(message: ServerMessage | NearbyServerMessage) -> str:

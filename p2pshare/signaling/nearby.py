@@ -31,9 +31,8 @@ from typing import Final
 
 from p2pshare.errors import P2PShareError
 from p2pshare.ratelimit import TokenBucket
-from p2pshare.signaling.messages import (
-    PROTOCOL_VERSION,
-    ErrorCode,
+from p2pshare.signaling.messages import PROTOCOL_VERSION, ErrorCode, SignalingError
+from p2pshare.signaling.nearby_messages import (
     NearJoin,
     NearLeft,
     NearName,
@@ -42,7 +41,6 @@ from p2pshare.signaling.messages import (
     NearRelay,
     NearRelayed,
     NearWelcome,
-    SignalingError,
 )
 from p2pshare.signaling.room import Close, ConnHandle, Deliver, Effect
 

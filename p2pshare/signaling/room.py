@@ -44,7 +44,6 @@ from p2pshare.signaling.messages import (
     CloseCode,
     ErrorCode,
     Join,
-    NearbyServerMessage,
     PeerInfo,
     PeerJoined,
     PeerLeft,
@@ -55,6 +54,7 @@ from p2pshare.signaling.messages import (
     SignalingError,
     Welcome,
 )
+from p2pshare.signaling.nearby_messages import NearbyServerMessage
 
 __all__ = ["Close", "Deliver", "Effect", "Room", "RoomSettings", "creator_room_id", "peer_id_for"]
 

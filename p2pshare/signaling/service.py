@@ -54,18 +54,20 @@ from p2pshare.signaling.connection import (
 from p2pshare.signaling.messages import (
     ErrorCode,
     Join,
-    NearJoin,
-    NearName,
-    NearRelay,
     SignalingError,
     TurnServer,
     Welcome,
-    decode_nearby_client_message,
     encode_server_message,
-    is_valid_nearby_group_id,
     is_valid_room_id,
 )
 from p2pshare.signaling.nearby import NearbyGroup, NearbySettings
+from p2pshare.signaling.nearby_messages import (
+    NearJoin,
+    NearName,
+    NearRelay,
+    decode_nearby_client_message,
+    is_valid_nearby_group_id,
+)
 from p2pshare.signaling.room import Close, Deliver, Effect, Room, RoomSettings
 
 __all__ = ["Disconnect", "SignalingService", "WebSocketPort"]

@@ -21,6 +21,11 @@ from p2pshare.signaling.messages import (
     CloseCode,
     ErrorCode,
     ErrorMessage,
+    Ping,
+    Pong,
+    encode_client_message,
+)
+from p2pshare.signaling.nearby_messages import (
     NearbyServerMessage,
     NearJoin,
     NearLeft,
@@ -28,10 +33,7 @@ from p2pshare.signaling.messages import (
     NearRelay,
     NearRelayed,
     NearWelcome,
-    Ping,
-    Pong,
     decode_nearby_server_message,
-    encode_client_message,
 )
 from p2pshare.signaling.nearby_scope import NearbyScope, nearby_group_for
 from tests.deploy.cluster import LOAD_BALANCED_ARGS, Cluster, start_cluster

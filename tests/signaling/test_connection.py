@@ -27,16 +27,18 @@ from p2pshare.signaling.messages import (
     ErrorCode,
     ErrorMessage,
     Join,
-    NearJoin,
-    NearName,
-    NearRelay,
     Ping,
     Pong,
     Relay,
     SignalingError,
-    decode_nearby_client_message,
     decode_server_message,
     encode_client_message,
+)
+from p2pshare.signaling.nearby_messages import (
+    NearJoin,
+    NearName,
+    NearRelay,
+    decode_nearby_client_message,
 )
 
 LIMITS = Limits()

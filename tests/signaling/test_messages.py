@@ -11,11 +11,23 @@ from hypothesis import strategies as st
 
 from p2pshare.signaling.messages import (
     CLOSE_CODE_FOR_ERROR,
-    NEARBY_MAX_DATA_CHARS,
     ClientMessage,
     CloseCode,
     ErrorCode,
     Join,
+    Ping,
+    Relay,
+    Relayed,
+    SignalingError,
+    Welcome,
+    decode_client_message,
+    decode_server_message,
+    encode_client_message,
+    encode_server_message,
+    is_valid_room_id,
+)
+from p2pshare.signaling.nearby_messages import (
+    NEARBY_MAX_DATA_CHARS,
     NearJoin,
     NearLeft,
     NearName,
@@ -24,18 +36,8 @@ from p2pshare.signaling.messages import (
     NearRelay,
     NearRelayed,
     NearWelcome,
-    Ping,
-    Relay,
-    Relayed,
-    SignalingError,
-    Welcome,
-    decode_client_message,
     decode_nearby_client_message,
     decode_nearby_server_message,
-    decode_server_message,
-    encode_client_message,
-    encode_server_message,
-    is_valid_room_id,
 )
 
 LIMIT = 65536

@@ -7,9 +7,16 @@ import re
 
 import pytest
 
-from p2pshare.signaling.messages import (
-    CloseCode,
-    ErrorCode,
+from p2pshare.signaling.messages import CloseCode, ErrorCode, SignalingError
+from p2pshare.signaling.nearby import (
+    GROUP_TRANSITIONS,
+    RENAME_BURST,
+    GroupState,
+    NearbyGroup,
+    NearbySettings,
+    random_peer_id,
+)
+from p2pshare.signaling.nearby_messages import (
     NearJoin,
     NearLeft,
     NearName,
@@ -18,15 +25,6 @@ from p2pshare.signaling.messages import (
     NearRelay,
     NearRelayed,
     NearWelcome,
-    SignalingError,
-)
-from p2pshare.signaling.nearby import (
-    GROUP_TRANSITIONS,
-    RENAME_BURST,
-    GroupState,
-    NearbyGroup,
-    NearbySettings,
-    random_peer_id,
 )
 from p2pshare.signaling.room import Close, Deliver, Effect
 

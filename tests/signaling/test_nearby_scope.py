@@ -7,7 +7,7 @@ import hashlib
 
 import pytest
 
-from p2pshare.signaling.messages import is_valid_nearby_group_id
+from p2pshare.signaling.nearby_messages import is_valid_nearby_group_id
 from p2pshare.signaling.nearby_scope import (
     NearbyScope,
     nearby_group_for,

@@ -7,11 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from p2pshare.signaling.messages import (
-    decode_client_message,
+from p2pshare.signaling.messages import decode_client_message, decode_server_message
+from p2pshare.signaling.nearby_messages import (
     decode_nearby_client_message,
     decode_nearby_server_message,
-    decode_server_message,
 )
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "protocol.md"

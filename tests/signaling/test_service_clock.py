@@ -23,11 +23,6 @@ from p2pshare.signaling.messages import (
     ErrorCode,
     ErrorMessage,
     Join,
-    NearbyClientMessage,
-    NearbyServerMessage,
-    NearJoin,
-    NearLeft,
-    NearWelcome,
     PeerLeft,
     Ping,
     Pong,
@@ -35,9 +30,16 @@ from p2pshare.signaling.messages import (
     Relayed,
     ServerMessage,
     Welcome,
-    decode_nearby_server_message,
     decode_server_message,
     encode_client_message,
+)
+from p2pshare.signaling.nearby_messages import (
+    NearbyClientMessage,
+    NearbyServerMessage,
+    NearJoin,
+    NearLeft,
+    NearWelcome,
+    decode_nearby_server_message,
 )
 from p2pshare.signaling.nearby_scope import NearbyScope, nearby_group_for
 from p2pshare.signaling.room import creator_room_id

@@ -11,16 +11,8 @@ from typing import Any
 
 import trio
 
-from p2pshare.signaling.messages import (
-    CloseCode,
-    ErrorCode,
-    ErrorMessage,
-    NearLeft,
-    NearName,
-    NearPeer,
-    NearRelay,
-    NearRelayed,
-)
+from p2pshare.signaling.messages import CloseCode, ErrorCode, ErrorMessage
+from p2pshare.signaling.nearby_messages import NearLeft, NearName, NearPeer, NearRelay, NearRelayed
 from p2pshare.signaling.nearby_scope import NearbyScope, nearby_group_for
 from tests.conftest import StartServer
 from tests.signaling.wsclient import NearbyClient, http_get_from, nearby_group_from

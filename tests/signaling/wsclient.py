@@ -12,16 +12,18 @@ import trio_websocket
 from p2pshare.signaling.admission import access_key, join_proof
 from p2pshare.signaling.messages import (
     Join,
+    Relay,
+    ServerMessage,
+    Welcome,
+    decode_server_message,
+    encode_client_message,
+)
+from p2pshare.signaling.nearby_messages import (
     NearbyClientMessage,
     NearbyServerMessage,
     NearJoin,
     NearWelcome,
-    Relay,
-    ServerMessage,
-    Welcome,
     decode_nearby_server_message,
-    decode_server_message,
-    encode_client_message,
 )
 
 

@@ -1,6 +1,7 @@
 """web/js/protocol.js is the server's contract: the same codes, types and roles as
-p2pshare/signaling/messages.py, and the same verdict on the same frames (the examples in
-docs/protocol.md and hostile ones). The page may be stricter than the server, never laxer."""
+p2pshare/signaling/messages.py (nearby groups': nearby_messages.py), and the same verdict on
+the same frames (the examples in docs/protocol.md and hostile ones). The page may be stricter
+than the server, never laxer."""
 
 from __future__ import annotations
 
@@ -15,20 +16,22 @@ import msgspec
 import pytest
 
 from p2pshare.signaling.messages import (
+    ClientMessage,
+    CloseCode,
+    ErrorCode,
+    Role,
+    ServerMessage,
+    decode_client_message,
+    decode_server_message,
+)
+from p2pshare.signaling.nearby_messages import (
     NEARBY_MAX_DATA_CHARS,
     NEARBY_MAX_NAME_UNITS,
     NEARBY_MAX_PEERS_LISTED,
     NEARBY_PATH_PREFIX,
-    ClientMessage,
-    CloseCode,
-    ErrorCode,
     NearbyClientMessage,
     NearbyServerMessage,
-    Role,
-    ServerMessage,
-    decode_client_message,
     decode_nearby_server_message,
-    decode_server_message,
 )
 
 REPO = Path(__file__).resolve().parents[2]

@@ -3,7 +3,7 @@
 
 import { NEARBY } from './protocol.js';
 
-/** The server's limit on a name, in UTF-16 units (p2pshare/signaling/messages.py). */
+/** The server's limit on a name, in UTF-16 units (p2pshare/signaling/nearby_messages.py). */
 export const MAX_NAME_CHARS = NEARBY.MAX_NAME_UNITS;
 
 const ADJECTIVES = [

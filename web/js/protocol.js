@@ -2,7 +2,7 @@
 //
 // One home for what the server and the page share: message types, close codes, error codes
 // and roles. tests/web/test_protocol_js.py compares every one with p2pshare/signaling/
-// messages.py, and feeds the same examples and hostile frames to both decoders, so the two
+// messages.py (the near-* ones with nearby_messages.py), and feeds the same examples and hostile frames to both decoders, so the two
 // cannot drift. Frames from the server are validated as strictly as the server validates
 // ours (msgspec Structs with forbid_unknown_fields): a frame that is not exactly a server
 // message is refused. A nearby group's connection (/ws/nearby.<group>) has frames of its
@@ -65,7 +65,7 @@ export const NEARBY_CLIENT_TYPES = Object.freeze(['near-join', 'near-name', 'nea
 export const NEARBY_SERVER_TYPES = Object.freeze(['near-welcome', 'near-peer', 'near-left', 'near-relayed', 'ping', 'pong', 'error']);
 
 /**
- * Nearby groups' limits (messages.py's NEARBY_*): a name is 1..MAX_NAME_UNITS UTF-16 units once
+ * Nearby groups' limits (nearby_messages.py's NEARBY_*): a name is 1..MAX_NAME_UNITS UTF-16 units once
  * trimmed, a device text 0..MAX_NAME_UNITS; a near-relay's data 1..MAX_DATA_CHARS.
  */
 export const NEARBY = Object.freeze({
