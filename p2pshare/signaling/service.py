@@ -21,10 +21,15 @@ counter, the queues, the heartbeat's verdicts) are connection.py's, sans-IO; the
 rules of rooms are room.py's. This shell moves frames between them and the
 sockets, and carries out what they decide.
 
-Nearby groups (`/ws/nearby.<group>`, nearby.py) run in the same shell, alike: one task
-per live group owns its peers' writers; their connections follow the same rules (with the
-near-* frames), count against the same per-address and process limits, get the same
-heartbeat, drain and shutdown. A group lives while it has peers, plus a second.
+Nearby groups (`/ws/nearby.<group>`, nearby.py) run in the same shell, alike: what is
+theirs (the group check, `near-join`, the groups and their frames) is nearby_service.py's
+`NearbyGroups`, which this service composes; their connections go through the same loop
+here, follow the same rules (with the near-* frames), count against the same per-address and
+process limits, get the same heartbeat, drain and shutdown, and their groups' tasks run in
+this service's nursery, as the rooms' do.
+
+Why this module is over 300 lines: it is the one connection loop (admission, reading, writing,
+closing, heartbeat, effects) that rooms and nearby groups share, with the rooms it serves.
 """
 
 from __future__ import annotations
@@ -43,7 +48,6 @@ from p2pshare.config import Limits
 from p2pshare.metrics import Metrics
 from p2pshare.ratelimit import source_key
 from p2pshare.signaling.connection import (
-    NEARBY_REQUESTS,
     ROOM_REQUESTS,
     Connection,
     ConnectionRules,
@@ -60,14 +64,7 @@ from p2pshare.signaling.messages import (
     encode_server_message,
     is_valid_room_id,
 )
-from p2pshare.signaling.nearby import NearbyGroup, NearbySettings
-from p2pshare.signaling.nearby_messages import (
-    NearJoin,
-    NearName,
-    NearRelay,
-    decode_nearby_client_message,
-    is_valid_nearby_group_id,
-)
+from p2pshare.signaling.nearby_service import NearbyGroups
 from p2pshare.signaling.room import Close, Deliver, Effect, Room, RoomSettings
 
 __all__ = ["Disconnect", "SignalingService", "WebSocketPort"]
@@ -84,8 +81,6 @@ CLEAN_CLOSE_CODES = frozenset({1000, 1001})
 # fall silent, at nearly the same time) go out as a steady trickle instead of one burst that
 # stalls every relay queued behind it (docs/benchmarks.md, "Signaling").
 HEARTBEAT_GROUPS = 25
-# An empty nearby group lives on this long (a reload comes back to it); it holds no state.
-NEARBY_GROUP_GRACE_S = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +102,22 @@ class WebSocketPort(Protocol):
     async def close(self, code: int, reason: str) -> None: ...
 
 
-class _Peer:
+class Runner(Protocol):
+    """A live room (`_RoomRunner`) or nearby group (nearby_service.GroupRunner), as the
+    connection loop sees it: the nursery its peers' writers run in, and its emptiness."""
+
+    nursery: trio.Nursery | None
+    changed: trio.Event
+
+    @property
+    def is_empty(self) -> bool: ...
+
+    def notify(self) -> None: ...
+
+    def disconnect(self, peer: Peer, *, clean: bool) -> list[Effect]: ...
+
+
+class Peer:
     """One accepted connection, joined or not yet: its rules, its socket, its tasks."""
 
     __slots__ = (
@@ -126,7 +136,7 @@ class _Peer:
         self.port = port
         self.address = source_key(port.address)  # what per-address limits count by
         self.conn = Connection(rules, now_s)
-        self.room: _RoomRunner | _GroupRunner | None = None
+        self.room: Runner | None = None  # once joined: its room's, or its group's
         self.reader_scope = trio.CancelScope()
         self.writer: trio.CancelScope | None = None  # the running writer's, if one runs
         self.writer_done: trio.Event | None = None  # set when it returns, if someone waits
@@ -155,39 +165,20 @@ class _RoomRunner:
         self.changed.set()
         self.changed = trio.Event()
 
-    def disconnect(self, peer: _Peer, *, clean: bool) -> list[Effect]:
+    def disconnect(self, peer: Peer, *, clean: bool) -> list[Effect]:
         return self.room.disconnect(peer, clean=clean)
 
 
-class _GroupRunner:
-    """A live nearby group: its state machine and the nursery its peers' tasks run in."""
-
-    __slots__ = ("changed", "group", "group_id", "nursery", "ready")
-
-    def __init__(self, group_id: str, settings: NearbySettings) -> None:
-        self.group_id = group_id
-        self.group = NearbyGroup(group_id, settings)
-        self.nursery: trio.Nursery | None = None
-        self.ready = trio.Event()
-        self.changed = trio.Event()
-
-    @property
-    def is_empty(self) -> bool:
-        return self.group.is_empty
-
-    def notify(self) -> None:
-        self.changed.set()
-        self.changed = trio.Event()
-
-    def disconnect(self, peer: _Peer, *, clean: bool) -> list[Effect]:
-        return self.group.disconnect(peer, clean=clean)
-
-
-_Runner = TypeVar("_Runner", _RoomRunner, _GroupRunner)
+_Runner = TypeVar("_Runner", bound=Runner)
 
 
 class SignalingService:
-    """Rooms, peers and their limits. Start with `await nursery.start(service.run)`."""
+    """Rooms, peers and their limits. Start with `await nursery.start(service.run)`.
+
+    The connection loop's methods (`_serve`, `_wait_join`, `_read_loop`, `_until_abandoned`,
+    `_apply`, `_carry_out`, `_end`) also serve `self.nearby` (nearby_service.py), a part of
+    this shell.
+    """
 
     def __init__(
         self,
@@ -203,19 +194,14 @@ class SignalingService:
         self.metrics = metrics
         self._clock = clock
         self._rules = ConnectionRules(limits, metrics.rejected_messages.inc)
-        self._nearby_rules = ConnectionRules(
-            limits, metrics.rejected_messages.inc, decode_nearby_client_message
-        )
-        self._nearby_settings = NearbySettings(max_peers=limits.max_nearby_peers)
         self._settings = RoomSettings(
             max_receivers=limits.max_receivers_per_room,
             heartbeat_s=limits.heartbeat_interval_s,
             max_frame_bytes=limits.max_frame_bytes,
         )
         self.rooms: dict[str, _RoomRunner] = {}
-        self.groups: dict[str, _GroupRunner] = {}
-        self._peers: set[_Peer] = set()
-        self._heartbeat_groups: list[set[_Peer]] = [set() for _ in range(HEARTBEAT_GROUPS)]
+        self._peers: set[Peer] = set()
+        self._heartbeat_groups: list[set[Peer]] = [set() for _ in range(HEARTBEAT_GROUPS)]
         self._next_group = 0
         self._connections_by_address: collections.Counter[str] = collections.Counter()
         self._rooms_by_address: collections.Counter[str] = collections.Counter()
@@ -223,17 +209,20 @@ class SignalingService:
         self.draining = False
         self._stopping = False
         self._all_gone = trio.Event()
+        self.nearby = NearbyGroups(self)
         metrics.add_gauge("p2pshare_rooms", "Live signaling rooms.", lambda: len(self.rooms))
         metrics.add_gauge(
             "p2pshare_peers",
             "Peers present in rooms.",
             lambda: sum(r.room.peer_count for r in self.rooms.values()),
         )
-        metrics.add_gauge("p2pshare_nearby_groups", "Live nearby groups.", lambda: len(self.groups))
+        metrics.add_gauge(
+            "p2pshare_nearby_groups", "Live nearby groups.", lambda: len(self.nearby.groups)
+        )
         metrics.add_gauge(
             "p2pshare_nearby_peers",
             "Devices present in nearby groups.",
-            lambda: sum(g.group.peer_count for g in self.groups.values()),
+            lambda: sum(g.group.peer_count for g in self.nearby.groups.values()),
         )
         metrics.add_gauge(
             "p2pshare_ws_open_connections",
@@ -296,8 +285,7 @@ class SignalingService:
                 "this room id is malformed: check that the link was copied whole",
                 fatal=True,
             )
-        peer = _Peer(port, self._rules, self._clock())
-        await self._serve(peer, refusal, functools.partial(self._serve_room, room_id))
+        await self._serve(port, self._rules, refusal, functools.partial(self._serve_room, room_id))
 
     async def handle_nearby(
         self, port: WebSocketPort, group_id: str, client_group: str | None
@@ -305,24 +293,18 @@ class SignalingService:
         """Serve one accepted WebSocket of nearby group `group_id` (`/ws/nearby.<group>`)
         until it ends; `client_group` is the group of the client's address (None: none).
         Never raises for bad input."""
-        refusal = None
-        if client_group is None or group_id != client_group:
-            refusal = SignalingError(
-                ErrorCode.NEARBY_MISMATCH,
-                "this is not your nearby group: fetch /config.json again"
-                if client_group is not None and is_valid_nearby_group_id(group_id)
-                else "no nearby group here for your address: fetch /config.json again",
-                fatal=True,
-            )
-        peer = _Peer(port, self._nearby_rules, self._clock())
-        await self._serve(peer, refusal, functools.partial(self._serve_group, group_id))
+        await self.nearby.handle(port, group_id, client_group)
 
     async def _serve(
         self,
-        peer: _Peer,
+        port: WebSocketPort,
+        rules: ConnectionRules,
         refusal: SignalingError | None,
-        serve: Callable[[_Peer], Awaitable[None]],
+        serve: Callable[[Peer], Awaitable[None]],
     ) -> None:
+        """The connection loop around `serve` (its room's or group's way in, then its reading):
+        the limits, the peer's scope, the polite close, the bookkeeping."""
+        peer = Peer(port, rules, self._clock())
         self._peers.add(peer)
         peer.heartbeat_group = self._next_group
         self._next_group = (self._next_group + 1) % HEARTBEAT_GROUPS
@@ -349,19 +331,12 @@ class SignalingService:
                 self._all_gone.set()
                 self._all_gone = trio.Event()
 
-    async def _serve_room(self, room_id: str, peer: _Peer) -> None:
+    async def _serve_room(self, room_id: str, peer: Peer) -> None:
         runner = await self._admit(peer, room_id)
         if runner is not None:
             await self._read_loop(peer, runner, self._on_frame)
 
-    async def _serve_group(self, group_id: str, peer: _Peer) -> None:
-        runner = await self._admit_nearby(peer, group_id)
-        if runner is not None:
-            await self._read_loop(peer, runner, self._on_near_frame)
-
-    def _check_admission(
-        self, peer: _Peer, refusal: SignalingError | None
-    ) -> SignalingError | None:
+    def _check_admission(self, peer: Peer, refusal: SignalingError | None) -> SignalingError | None:
         """Why this connection is refused before its join (`refusal`: its path's), or None."""
         if self._stopping:
             return SignalingError(ErrorCode.SHUTTING_DOWN, "the server is stopping", fatal=True)
@@ -381,7 +356,7 @@ class SignalingService:
             )
         return None
 
-    async def _wait_join(self, peer: _Peer, kind: type[JoinT]) -> JoinT | None:
+    async def _wait_join(self, peer: Peer, kind: type[JoinT]) -> JoinT | None:
         """The connection's first frame, if it is a join of `kind` and came in time."""
         conn = peer.conn
         join: JoinT | None = None
@@ -395,7 +370,7 @@ class SignalingService:
             conn.join_timed_out()  # (unless it ended otherwise)
         return join
 
-    async def _admit(self, peer: _Peer, room_id: str) -> _RoomRunner | None:
+    async def _admit(self, peer: Peer, room_id: str) -> _RoomRunner | None:
         """Wait for `join` and join the room; None if the peer was refused or went away."""
         conn = peer.conn
         join = await self._wait_join(peer, Join)
@@ -415,68 +390,6 @@ class SignalingService:
         runner.notify()
         self._apply(effects)
         return runner
-
-    async def _admit_nearby(self, peer: _Peer, group_id: str) -> _GroupRunner | None:
-        """Wait for `near-join` and join the group; None if refused or gone."""
-        conn = peer.conn
-        join = await self._wait_join(peer, NearJoin)
-        if join is None:
-            return None
-        try:
-            runner = await self._group_for(group_id)
-            if conn.ended:
-                return None
-            # No await from here on: the group cannot end between lookup and join.
-            effects = runner.group.join(peer, join, self._clock())
-        except SignalingError as error:
-            self._end(peer, error.as_fatal())
-            return None
-        peer.room = runner
-        conn.joined(self._clock())
-        runner.notify()
-        self._apply(effects)
-        return runner
-
-    async def _group_for(self, group_id: str) -> _GroupRunner:
-        while True:
-            runner = self.groups.get(group_id)
-            if runner is not None and runner.nursery is not None:
-                return runner
-            if runner is not None:
-                await runner.ready.wait()
-                continue
-            if self.draining:
-                raise SignalingError(
-                    ErrorCode.DRAINING,
-                    "this server is shutting down; reconnecting elsewhere",
-                    fatal=True,
-                )
-            runner = _GroupRunner(group_id, self._nearby_settings)
-            self.groups[group_id] = runner
-            assert self._nursery is not None
-            try:
-                await self._nursery.start(self._run_group, runner)
-            except BaseException:
-                if self.groups.get(group_id) is runner:
-                    del self.groups[group_id]
-                runner.ready.set()
-                raise
-
-    async def _run_group(
-        self, runner: _GroupRunner, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
-    ) -> None:
-        try:
-            async with trio.open_nursery() as nursery:
-                runner.nursery = nursery
-                runner.ready.set()
-                task_status.started()
-                await self._until_abandoned(
-                    runner, NEARBY_GROUP_GRACE_S, lambda: self.groups.pop(runner.group_id)
-                )
-        finally:
-            runner.nursery = None
-            if self.groups.get(runner.group_id) is runner:
-                del self.groups[runner.group_id]
 
     async def _room_for(self, room_id: str, address: str) -> _RoomRunner:
         while True:
@@ -538,7 +451,7 @@ class SignalingService:
             del self._rooms_by_address[runner.creator_address]
 
     async def _until_abandoned(
-        self, runner: _RoomRunner | _GroupRunner, grace_s: float, forget: Callable[[], object]
+        self, runner: Runner, grace_s: float, forget: Callable[[], object]
     ) -> None:
         """Return once the room (or group) has been empty for `grace_s`, after `forget`ting
         it: from then on a join makes a new one."""
@@ -559,9 +472,9 @@ class SignalingService:
 
     async def _read_loop(
         self,
-        peer: _Peer,
+        peer: Peer,
         runner: _Runner,
-        on_frame: Callable[[_Peer, _Runner, str | bytes], None],
+        on_frame: Callable[[Peer, _Runner, str | bytes], None],
     ) -> None:
         conn = peer.conn
         clean = False
@@ -578,7 +491,7 @@ class SignalingService:
             runner.notify()
             self._end(peer, None)
 
-    def _on_frame(self, peer: _Peer, runner: _RoomRunner, frame: str | bytes) -> None:
+    def _on_frame(self, peer: Peer, runner: _RoomRunner, frame: str | bytes) -> None:
         # A function of its own, not inline in the read loop: its locals (the decoded relay,
         # the room's effects) must die now, not live on while the loop awaits the next frame.
         # Kept alive there, they survived every young collection and made each one dearer:
@@ -596,32 +509,14 @@ class SignalingService:
                 self.metrics.relayed_messages.inc()
         self._carry_out(peer)
 
-    def _on_near_frame(self, peer: _Peer, runner: _GroupRunner, frame: str | bytes) -> None:
-        conn = peer.conn
-        now = self._clock()
-        request = conn.receive(frame, now, NEARBY_REQUESTS)
-        if request is not None:
-            try:
-                if isinstance(request, NearRelay):
-                    effects = runner.group.relay(peer, request)
-                    self.metrics.relayed_messages.inc()
-                else:
-                    assert isinstance(request, NearName)
-                    effects = runner.group.rename(peer, request, now)
-            except SignalingError as error:
-                conn.reject(error, now)
-            else:
-                self._apply(effects)
-        self._carry_out(peer)
-
-    async def _drain(self, peer: _Peer) -> None:
+    async def _drain(self, peer: Peer) -> None:
         """Send the peer's queued messages in order, recording write progress."""
         conn = peer.conn
         while (text := conn.pop_outgoing()) is not None:
             await peer.port.send(text)
             conn.wrote(self._clock())
 
-    async def _write(self, peer: _Peer, scope: trio.CancelScope) -> None:
+    async def _write(self, peer: Peer, scope: trio.CancelScope) -> None:
         """Drain the peer's outbox, then end (`_carry_out` starts another when needed)."""
         try:
             with scope:
@@ -636,7 +531,7 @@ class SignalingService:
             if peer.writer_done is not None:
                 peer.writer_done.set()
 
-    async def _close(self, peer: _Peer) -> None:
+    async def _close(self, peer: Peer) -> None:
         """Once the peer has ended: send what is still queued, then close politely.
 
         Bounded in time whatever the client does: a client that does not read cannot
@@ -694,18 +589,18 @@ class SignalingService:
         for effect in effects:
             match effect:
                 case Deliver(conn=handle, message=message, grants_turn=grants_turn):
-                    assert isinstance(handle, _Peer)
+                    assert isinstance(handle, Peer)
                     if grants_turn and self._turn is not None and isinstance(message, Welcome):
                         message = msgspec.structs.replace(message, turn=self._turn())
                     handle.conn.queue(encode_server_message(message), now)
                     self._carry_out(handle)
                 case Close(conn=handle, error=error, reason=reason):
-                    assert isinstance(handle, _Peer)
+                    assert isinstance(handle, Peer)
                     self._end(handle, SignalingError(error, reason, fatal=True))
                 case _:
                     assert_never(effect)
 
-    def _carry_out(self, peer: _Peer) -> None:
+    def _carry_out(self, peer: Peer) -> None:
         """Do what the peer's connection now asks: write its queue, or stop it."""
         conn = peer.conn
         if conn.state is ConnState.ENDED:
@@ -721,7 +616,7 @@ class SignalingService:
             except RuntimeError:  # the room has stopped; `_close` sends what is queued
                 peer.writer = None
 
-    def _end(self, peer: _Peer, error: SignalingError | None, *, abort: bool = False) -> None:
+    def _end(self, peer: Peer, error: SignalingError | None, *, abort: bool = False) -> None:
         """Finish with a peer (see Connection.end), and stop its tasks."""
         peer.conn.end(error, abort=abort)
         self._carry_out(peer)

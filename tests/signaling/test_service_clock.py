@@ -42,8 +42,9 @@ from p2pshare.signaling.nearby_messages import (
     decode_nearby_server_message,
 )
 from p2pshare.signaling.nearby_scope import NearbyScope, nearby_group_for
+from p2pshare.signaling.nearby_service import NEARBY_GROUP_GRACE_S
 from p2pshare.signaling.room import creator_room_id
-from p2pshare.signaling.service import NEARBY_GROUP_GRACE_S, Disconnect, SignalingService
+from p2pshare.signaling.service import Disconnect, SignalingService
 from tests.signaling.wsclient import TEST_SECRET
 
 LIMITS = Limits()
@@ -318,7 +319,7 @@ async def test_a_silent_nearby_peer_is_dropped_and_its_leaving_announced(
         assert silent.closed is not None and silent.closed[0] == CloseCode.HEARTBEAT_TIMEOUT
         assert silent.closed_at_s - joined_at >= LIMITS.heartbeat_timeout_s
         await trio.testing.wait_all_tasks_blocked()
-        assert service.groups[GROUP].group.peer_count == 1
+        assert service.nearby.groups[GROUP].group.peer_count == 1
         assert NearLeft(id=welcome.you) in heard
         nursery.cancel_scope.cancel()
 
@@ -327,12 +328,12 @@ async def test_an_empty_group_ends_after_its_grace(clock: trio.testing.MockClock
     async with trio.open_nursery() as nursery:
         service = await start(nursery)
         port, _ = await near_connect(nursery, service, "g" * 22)
-        assert GROUP in service.groups
+        assert GROUP in service.nearby.groups
         await port._in_send.send(Disconnect(1000))
         await trio.sleep(NEARBY_GROUP_GRACE_S / 2)
-        assert GROUP in service.groups  # a reload would find it
+        assert GROUP in service.nearby.groups  # a reload would find it
         await trio.sleep(NEARBY_GROUP_GRACE_S)
-        assert GROUP not in service.groups
+        assert GROUP not in service.nearby.groups
         nursery.cancel_scope.cancel()
 
 
