@@ -7,8 +7,9 @@ rooms do. Ownership is the rooms': one task per live group (`GroupRunner`), star
 service's nursery, owns the nursery its devices' writers run in. A group lives while it has
 devices, plus NEARBY_GROUP_GRACE_S.
 
-What is nearby's own: the group check of the path, `near-join`, the groups' state machines,
-and the near-* frames once joined.
+What is nearby's own: the group check of the path, `near-join` (rate-limited per source
+address: a join costs a `near-peer` frame to every other device of the group, and its end a
+`near-left`), the groups' state machines, and the near-* frames once joined.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Final
 
 import trio
 
+from p2pshare.ratelimit import KeyedBuckets
 from p2pshare.signaling.connection import NEARBY_REQUESTS, ConnectionRules
 from p2pshare.signaling.messages import ErrorCode, SignalingError
 from p2pshare.signaling.nearby import NearbyGroup, NearbySettings
@@ -35,12 +37,23 @@ if TYPE_CHECKING:  # (types only: service.py imports this module)
 
 __all__ = [
     "NEARBY_GROUP_GRACE_S",
+    "NEARBY_JOIN_RATE_PER_S",
     "GroupRunner",
     "NearbyGroups",
+    "nearby_join_burst",
 ]
 
 # An empty nearby group lives on this long (a reload comes back to it); it holds no state.
 NEARBY_GROUP_GRACE_S: Final = 1.0
+# Joins from one source address (ratelimit.source_key), after the burst: one every 2 s.
+NEARBY_JOIN_RATE_PER_S: Final = 0.5
+
+
+def nearby_join_burst(max_nearby_peers: int) -> int:
+    """Joins one source address may make at once: a whole group (under `--nearby-scope auto`
+    a public IPv4 address or an IPv6 /64 is one group) moving at once, as when its instance
+    stops, and then as many reloads."""
+    return 2 * max_nearby_peers
 
 
 class GroupRunner:
@@ -77,6 +90,9 @@ class NearbyGroups:
             limits, service.metrics.rejected_messages.inc, decode_nearby_client_message
         )
         self._settings = NearbySettings(max_peers=limits.max_nearby_peers)
+        self._joins = KeyedBuckets[str](
+            NEARBY_JOIN_RATE_PER_S, nearby_join_burst(limits.max_nearby_peers)
+        )
         self.groups: dict[str, GroupRunner] = {}
 
     async def handle(self, port: WebSocketPort, group_id: str, client_group: str | None) -> None:
@@ -107,6 +123,12 @@ class NearbyGroups:
         if join is None:
             return None
         try:
+            if not self._joins.take(peer.address, service._clock()):
+                raise SignalingError(
+                    ErrorCode.RATE_LIMITED,
+                    "too many nearby joins from your address; wait a little",
+                    fatal=True,
+                )
             runner = await self._group_for(group_id)
             if conn.ended:
                 return None

@@ -42,7 +42,11 @@ from p2pshare.signaling.nearby_messages import (
     decode_nearby_server_message,
 )
 from p2pshare.signaling.nearby_scope import NearbyScope, nearby_group_for
-from p2pshare.signaling.nearby_service import NEARBY_GROUP_GRACE_S
+from p2pshare.signaling.nearby_service import (
+    NEARBY_GROUP_GRACE_S,
+    NEARBY_JOIN_RATE_PER_S,
+    nearby_join_burst,
+)
 from p2pshare.signaling.room import creator_room_id
 from p2pshare.signaling.service import Disconnect, SignalingService
 from tests.signaling.wsclient import TEST_SECRET
@@ -360,4 +364,36 @@ async def test_draining_refuses_new_groups_and_keeps_live_ones(
         await service.shutdown()
         assert first.closed is not None and first.closed[0] == CloseCode.GOING_AWAY
         assert second.closed is not None and second.closed[0] == CloseCode.GOING_AWAY
+        nursery.cancel_scope.cancel()
+
+
+async def test_nearby_joins_from_one_address_are_a_burst_then_one_every_two_seconds(
+    clock: trio.testing.MockClock,
+) -> None:
+    async with trio.open_nursery() as nursery:
+        service = await start(nursery, Limits(max_nearby_peers=2))
+        burst = nearby_join_burst(2)
+
+        async def reload() -> NearPort:
+            """One cycle of a reconnect loop: the same tab joins, then goes."""
+            port, welcome = await near_connect(nursery, service, "l" * 22)
+            assert welcome is not None
+            await port._in_send.send(Disconnect(1000))
+            return port
+
+        async def refused() -> None:
+            port = NearPort()
+            nursery.start_soon(service.handle_nearby, port, GROUP, GROUP)
+            await port.say_near(NearJoin(cid="l" * 22, name="Looper"))
+            error = await port.hear_near()
+            assert isinstance(error, ErrorMessage) and error.code is ErrorCode.RATE_LIMITED
+            await port.closed_event.wait()
+            assert port.closed is not None and port.closed[0] == CloseCode.RATE_LIMITED
+
+        for _ in range(burst):
+            await reload()
+        await refused()
+        await trio.sleep(1 / NEARBY_JOIN_RATE_PER_S)
+        await reload()  # one more token came in
+        await refused()
         nursery.cancel_scope.cancel()

@@ -14,6 +14,7 @@ import trio
 from p2pshare.signaling.messages import CloseCode, ErrorCode, ErrorMessage
 from p2pshare.signaling.nearby_messages import NearLeft, NearName, NearPeer, NearRelay, NearRelayed
 from p2pshare.signaling.nearby_scope import NearbyScope, nearby_group_for
+from p2pshare.signaling.nearby_service import nearby_join_burst
 from tests.conftest import StartServer
 from tests.signaling.wsclient import NearbyClient, http_get_from, nearby_group_from
 
@@ -220,3 +221,38 @@ async def test_a_websocket_through_an_unknown_proxy_gets_no_group(
     await client.connect(str(nearby_group_for(NearbyScope.AUTO, "127.0.0.1")))
     code, _ = await client.closed_with()
     assert code == CloseCode.NEARBY_MISMATCH
+
+
+async def test_a_reconnect_loop_is_refused_past_the_join_burst_and_announces_nothing(
+    start_server: StartServer, nursery: trio.Nursery
+) -> None:
+    # max_nearby_peers 2: a burst of nearby_join_burst(2) = 4 joins from one address.
+    server = await start_server(config=ADDRESS, max_nearby_peers=2)
+    port = server.http_port
+    group = await nearby_group_from("127.0.0.12", port)
+    assert group is not None
+    watcher = NearbyClient(nursery, port, "127.0.0.12", name="Watcher")
+    await watcher.join(group)
+    looper = NearbyClient(nursery, port, "127.0.0.12", name="Looper")
+    for _ in range(nearby_join_burst(2) - 1):  # each cycle: a near-peer, then a near-left
+        again = NearbyClient(nursery, port, "127.0.0.12", cid=looper.cid, name="Looper")
+        await again.join(group)
+        assert await watcher.recv_until(NearPeer) == NearPeer(
+            id=again.id, name="Looper", device=again.device
+        )
+        await again.aclose()
+        assert await watcher.recv_until(NearLeft) == NearLeft(id=again.id)
+    refused = NearbyClient(nursery, port, "127.0.0.12", cid=looper.cid, name="Looper")
+    await refused.connect(group)
+    await refused.send_raw('{"type":"near-join","cid":"%s","name":"Looper"}' % refused.cid)
+    error = await refused.recv()
+    assert isinstance(error, ErrorMessage) and error.code is ErrorCode.RATE_LIMITED
+    code, _ = await refused.closed_with()
+    assert code == CloseCode.RATE_LIMITED == 4006
+    with trio.move_on_after(0.3):
+        message = await watcher.recv()
+        raise AssertionError(f"a refused join was announced: {message}")
+    # Another address (another group, under `address`) has its own joins.
+    elsewhere = await nearby_group_from("127.0.0.13", port)
+    assert elsewhere is not None
+    assert (await NearbyClient(nursery, port, "127.0.0.13").join(elsewhere)).peers == ()
