@@ -17,6 +17,9 @@ messages are dropped with at most one error frame a second, and a peer that goes
 it is closed); a counter of malformed messages in a row; bounded queues (a peer that lets
 its queue fill, or whose queue makes no write progress, is not reading); and the heartbeat's
 verdict on silence. Every refusal's close code comes from `CLOSE_CODE_FOR_ERROR`.
+
+Why this module is over 300 lines: it is one connection's rules whole (states and their table,
+join gate, rate, bad input, queues, heartbeat), which both kinds of connection follow.
 """
 
 from __future__ import annotations
