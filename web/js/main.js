@@ -99,7 +99,9 @@ async function boot() {
     startNearby(config, { page: 'home' });
     home(config);
     // Opened by the installed app's share target: what was shared starts the share.
-    sharedItems().then((items) => items.length && chooseFiles(items));
+    sharedItems()
+      .then((items) => items.length && chooseFiles(items))
+      .catch((error) => console.error(error));
     cleanUp(null);
     return;
   }
