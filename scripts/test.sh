@@ -67,7 +67,7 @@ python3 -m mypy
 python3 scripts/vendor.py --check
 # ESLint for web/js (names not defined or imported, unused variables), pinned by its lock.
 npm ci --prefix scripts/lint-js --ignore-scripts --no-audit --no-fund --loglevel=error
-npx --prefix scripts/lint-js eslint -c scripts/lint-js/eslint.config.mjs web/js
+npx --prefix scripts/lint-js eslint -c scripts/lint-js/eslint.config.mjs web/js web/sw.js
 
 echo "== tests"
 python3 -m pytest "$@"  # not exec: the --latest trap removes its virtualenv

@@ -2,7 +2,10 @@
 
 Routes:
   GET  /, /r/<room>        the app (one page; the room and the secret come from the URL)
-  GET  /<asset path>       static files of the web client
+  GET  /<asset path>       static files of the web client (/sw.js: with its app shell list)
+  POST /share-target       the installed app's share target: the service worker's, never
+                           ours; if one gets here (no worker yet), 303 back to the app
+                           without a byte of the body read
   GET  /config.json        ICE servers for the browser (the built-in STUN at the host it used)
   GET  /healthz            200 while taking new rooms, 503 while draining
   GET  /metrics            Prometheus text
@@ -95,6 +98,10 @@ SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (b"cross-origin-resource-policy", b"same-origin"),
 )
 _APP_PATH = re.compile(r"^/(?:r/[^/]*)?$")
+# The manifest's share_target action. The service worker answers it in the browser; a POST
+# that reaches the server is redirected back to the app, which says what went wrong.
+SHARE_TARGET_PATH = "/share-target"
+SHARE_TARGET_UNAVAILABLE = b"/?share-target=unavailable"
 _WS_PATH = re.compile(r"^/ws/([^/]*)$")
 # For the operator and its proxies (health checks, scraping), under any Host.
 OPERATOR_PATHS = frozenset({"/healthz", "/metrics"})
@@ -298,6 +305,9 @@ class App:
     async def _http(self, scope: HTTPScope, send: ASGISendCallable) -> None:
         method = scope["method"]
         path = scope["path"]
+        if method == "POST" and path == SHARE_TARGET_PATH:
+            await self._share_target_unavailable(send, scope)
+            return
         if method not in ("GET", "HEAD"):
             await self._respond(
                 send, scope, 405, b"method not allowed\n", extra=[(b"allow", b"GET, HEAD")]
@@ -321,6 +331,20 @@ class App:
             await self._asset(send, scope, asset)
         else:
             await self._respond(send, scope, 404, b"not found\n")
+
+    async def _share_target_unavailable(self, send: ASGISendCallable, scope: HTTPScope) -> None:
+        """A share-target POST with no service worker to take it: files or texts shared with
+        the app, which must never reach us. The body is never read (this app never calls
+        `receive` for HTTP; hypercorn queues at most a few chunks and then stops reading the
+        socket), and `connection: close` ends the connection instead of draining the rest."""
+        await self._respond(
+            send,
+            scope,
+            303,
+            b"",
+            extra=[(b"location", SHARE_TARGET_UNAVAILABLE), (b"connection", b"close")],
+            content_type=None,
+        )
 
     async def _config_json(self, send: ASGISendCallable, scope: HTTPScope) -> None:
         limits = self.config.limits

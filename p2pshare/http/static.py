@@ -3,7 +3,9 @@
 The whole client is a few hundred kilobytes, so every file is read at start-up,
 given a strong ETag (a content hash) and, where it pays, a gzip variant. No
 request touches the disk, and a path can only ever name a file that was found
-under the web root at start-up (no traversal).
+under the web root at start-up (no traversal). The service worker (/sw.js) is
+served with the app shell's list and version written in front of it
+(service_worker.py).
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ import mimetypes
 from dataclasses import dataclass
 from pathlib import Path
 
+from p2pshare import __version__
 from p2pshare.errors import ConfigError
+from p2pshare.http.service_worker import WORKER_PATH, render_worker
 
 __all__ = ["Asset", "StaticFiles", "default_web_root"]
 
@@ -68,8 +72,10 @@ def _content_type(path: Path) -> str:
 
 
 def _load(path: Path) -> Asset:
-    body = path.read_bytes()
-    content_type = _content_type(path)
+    return _asset(path.read_bytes(), _content_type(path))
+
+
+def _asset(body: bytes, content_type: str) -> Asset:
     compressed: bytes | None = None
     if len(body) >= _MIN_GZIP_BYTES and not content_type.startswith(("image/png", "image/x-")):
         candidate = gzip.compress(body, compresslevel=9, mtime=0)
@@ -94,6 +100,12 @@ class StaticFiles:
             if any(part.startswith(".") for part in relative.parts):
                 continue
             self._assets["/" + relative.as_posix()] = _load(path)
+        worker = self._assets.get(WORKER_PATH)
+        if worker is not None:
+            # The service worker carries the list of the other files and their version.
+            etags = {path: asset.etag for path, asset in self._assets.items()}
+            rendered = render_worker(worker.body, etags, __version__)
+            self._assets[WORKER_PATH] = _asset(rendered, worker.content_type)
 
     def __len__(self) -> int:
         return len(self._assets)

@@ -141,6 +141,8 @@ def test_copied_alone_it_serves_offline(
         asset_name = assets[0] if assets else "site-packages/p2pshare/web/index.html"
         asset_bytes = archive.read(asset_name)
         index_bytes = archive.read("site-packages/p2pshare/web/index.html")
+        worker_source = archive.read("site-packages/p2pshare/web/sw.js")
+        web_files = {n.removeprefix("site-packages/p2pshare/web") for n in archive.namelist()}
     asset_path = asset_name.removeprefix("site-packages/p2pshare/web")
     http_port, stun_port = free_port(), free_port()
     home = tmp_path / "home"
@@ -192,6 +194,14 @@ def test_copied_alone_it_serves_offline(
     assert index["status"] == 200 and base64.b64decode(index["body_b64"]) == index_bytes
     assert asset["status"] == 200 and base64.b64decode(asset["body_b64"]) == asset_bytes
     assert config["status"] == 200
+    # The service worker, with the shell list the server wrote from the packaged web files.
+    worker = report["worker"]
+    worker_body = base64.b64decode(worker["body_b64"])
+    assert worker["status"] == 200 and worker["content_type"].startswith("text/javascript")
+    assert worker_body.endswith(worker_source)
+    shell_line = worker_body.decode().splitlines()[2].removeprefix("const SHELL = ")
+    shell = [path for path, _ in json.loads(shell_line.removesuffix(";"))]
+    assert "/js/main.js" in shell and all(p == "/" or p in web_files for p in shell)
     ice = json.loads(base64.b64decode(config["body_b64"]))["iceServers"]
     assert ice == [{"urls": [f"stun:127.0.0.1:{stun_port}"]}]  # the built-in STUN, nothing else
 

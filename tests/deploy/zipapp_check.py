@@ -95,7 +95,8 @@ def main() -> int:
                 pass
             time.sleep(0.1)
         if "early_exit" not in report and "error" not in report:
-            for name, path in (("index", "/"), ("asset", asset), ("config", "/config.json")):
+            paths = (("index", "/"), ("asset", asset), ("config", "/config.json"))
+            for name, path in (*paths, ("worker", "/sw.js")):
                 status, content_type, body = get(base + path)
                 report[name] = {
                     "status": status,

@@ -94,6 +94,33 @@ async def test_other_methods_are_refused(start_server: StartServer) -> None:
     assert status == 405 and headers["allow"] == "GET, HEAD"
 
 
+async def test_a_share_target_post_is_sent_back_without_its_body_being_read(
+    start_server: StartServer,
+) -> None:
+    """Only the service worker may take a share; one that reaches the server (no worker yet)
+    is answered at once, before its (here never sent) 100 MB body, and the connection ends."""
+    server = await start_server()
+    stream = await trio.open_tcp_stream("127.0.0.1", server.http_port)
+    async with stream:
+        head = (
+            "POST /share-target HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            "Content-Type: multipart/form-data; boundary=b\r\nContent-Length: 100000000\r\n\r\n"
+        )
+        await stream.send_all(head.encode() + b"--b\r\n" + b"x" * 65536)
+        data = b""
+        with trio.fail_after(5):  # EOF: the server closed without waiting for the rest
+            while chunk := await stream.receive_some(65536):
+                data += chunk
+    status_line, *lines = data.partition(b"\r\n\r\n")[0].decode().split("\r\n")
+    headers = dict(line.lower().split(": ", 1) for line in lines)
+    assert status_line.split()[1] == "303"
+    assert headers["location"] == "/?share-target=unavailable"
+    assert headers["connection"] == "close" and headers["content-length"] == "0"
+    assert "content-security-policy" in headers
+    status, _, _ = await http_get(server.http_port, "/share-target")
+    assert status == 404  # a GET is no share
+
+
 async def test_config_json_points_at_the_builtin_stun_for_the_host_used(
     start_server: StartServer,
 ) -> None:

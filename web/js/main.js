@@ -5,7 +5,16 @@ import { parseLink } from './link.js';
 import { $, CREATOR_KEY, session } from './page.js';
 import { OPFS_ROOT } from './receiver.js';
 import { runReceiver } from './receive-page.js';
-import { fileChoosers, handleFiles, resumeSender, startSharing, uniquePaths } from './share-page.js';
+import { registerWorker, sharedItems, wireShareLink } from './pwa.js';
+import {
+  chooseFiles,
+  fileChoosers,
+  handleFiles,
+  resumeSender,
+  sharing,
+  startSharing,
+  uniquePaths,
+} from './share-page.js';
 import { listOpfsRooms, removeOpfsDir } from './sink.js';
 import { startNearby } from './nearby-page.js';
 import * as store from './store.js';
@@ -75,7 +84,9 @@ async function cleanUp(currentRoom) {
 
 async function boot() {
   insecureNote();
+  registerWorker();
   fileChoosers();
+  wireShareLink(sharing);
   const link = parseLink(location.pathname, location.hash);
   let config;
   try {
@@ -87,6 +98,10 @@ async function boot() {
   if (link.page === 'home') {
     startNearby(config, { page: 'home' });
     home(config);
+    // Opened by the installed app's share target: what was shared starts the share.
+    sharedItems()
+      .then((items) => items.length && chooseFiles(items))
+      .catch((error) => console.error(error));
     cleanUp(null);
     return;
   }

@@ -60,6 +60,11 @@ export function handleFiles(handler) {
   if (earlyFiles.length) handler(earlyFiles.splice(0));
 }
 
+/** Files chosen by other means than the page's own (the share target): as if picked here. */
+export function chooseFiles(files) {
+  onFiles(files);
+}
+
 /** The items offered now (none before a share starts): text names and limits count them. */
 let offered = () => /** @type {import('./wire.js').FileInfo[]} */ ([]);
 
