@@ -4,7 +4,8 @@
 
 import { NearbyController, NearbySocket, nearbyUrl } from './nearby.js';
 import { NearbySettings, cleanName } from './nearby-names.js';
-import { $, clientId, deviceName } from './page.js';
+import { localize, msg, onLanguageChange } from './i18n.js';
+import { $, clientId, deviceLabel, deviceName } from './page.js';
 import { runReceiver } from './receive-page.js';
 import { sharing } from './share-page.js';
 import { CLOSE } from './protocol.js';
@@ -63,10 +64,11 @@ export function startNearby(config, where) {
     if (!scheduled) setTimeout(render, 30);
     scheduled = true;
   });
+  onLanguageChange(render);
   nearby.addEventListener('problem', (event) => ui.notice('error', event.detail.text));
   nearby.addEventListener('fatal', async (event) => {
     if (event.detail.code !== CLOSE.NEARBY_MISMATCH) {
-      ui.notice('warning', `Nearby devices are unavailable: ${event.detail.reason || event.detail.code}.`, { key: 'nearby' });
+      ui.notice('warning', msg('nearby.unavailable', { reason: event.detail.reason || String(event.detail.code) }), { key: 'nearby' });
       return;
     }
     // Our address moved to another network (another Wi-Fi, mobile data): ask which group now.
@@ -97,15 +99,15 @@ export function startNearby(config, where) {
       where.page = 'receive';
       history.pushState(null, '', path);
       render();
-      runReceiver({ ...link, config, autoAccept: true }).catch((error) => ui.notice('error', `Could not receive: ${error.message}`));
+      runReceiver({ ...link, config, autoAccept: true }).catch((error) => ui.notice('error', msg('notice.receiveFailed', { error: error.message })));
       return;
     }
     // This page is busy sharing or receiving: the share opens in a tab of its own.
     const opened = window.open(path, '_blank', 'noopener');
     if (!opened) {
-      ui.notice('info', `${from} is sending you files. This page is busy, so they open in a new tab.`, {
+      ui.notice('info', msg('nearby.openElsewhere', { name: from }), {
         key: `nearby-open-${link.room}`,
-        actions: [{ label: 'Open', onClick: () => window.open(path, '_blank', 'noopener') }],
+        actions: [{ label: msg('nearby.open'), onClick: () => window.open(path, '_blank', 'noopener') }],
       });
     }
   });
@@ -113,7 +115,9 @@ export function startNearby(config, where) {
   // The panel's own controls.
   const nameInput = /** @type {HTMLInputElement} */ ($('my-device-name'));
   nameInput.value = settings.name;
-  $('my-device-kind').textContent = deviceName();
+  const label = deviceLabel();
+  if (typeof label === 'string') $('my-device-kind').textContent = label;
+  else localize($('my-device-kind'), label.key, label.params);
   const rename = () => {
     const name = settings.setName(nameInput.value);
     nameInput.value = name;

@@ -4,8 +4,10 @@
 // other device's user, and hands it the share's link (docs/protocol.md: Nearby).
 //
 // Events: 'change' (re-render), 'open-share' {path, from} (an accepted offer's link came),
-// 'problem' {text} (something the user should know: an offer that did not match, a mismatch).
+// 'problem' {text} (something the user should know: an offer that did not match, a mismatch;
+// a message, i18n.js's msg).
 
+import { msg } from './i18n.js';
 import { CLOSE, parseNearbyFrame } from './protocol.js';
 import { commitment, directionKeys, newOfferId, newSide, openBox, sealBox, transcript, verificationCode } from './nearby-keys.js';
 import { PairingError, linkOf, parsePairing, summaryOf } from './nearby-wire.js';
@@ -244,7 +246,7 @@ export class NearbyController extends EventTarget {
       const nA = fromBase64Url(message.n);
       if (!bytesEqual(fromBase64Url(await commitment(pkA, nA)), fromBase64Url(entry.commit))) {
         // The key revealed is not the one committed to: something between the devices changed it.
-        this.problem(`An offer from ${this.nameOf(entry.peer)} was changed on its way (its key does not match). It was refused.`);
+        this.problem(msg('nearby.problem.tampered', { name: this.nameOf(entry.peer) }));
         this.apply(o, entry, entry.offer.step('tampered'));
         return;
       }
@@ -300,7 +302,7 @@ export class NearbyController extends EventTarget {
   }
 
   nameOf(peerId) {
-    return this.peers.get(peerId)?.name ?? 'a device that left';
+    return this.peers.get(peerId)?.name ?? msg('nearby.deviceLeft');
   }
 
   problem(text) {
