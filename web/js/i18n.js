@@ -107,13 +107,17 @@ function missing(key) {
   return key;
 }
 
-/** A value for a placeholder: numbers in the locale's digits, messages translated. */
+/**
+ * A value for a placeholder: numbers in the locale's digits, messages translated, and any
+ * other text (a file name, a device's name, an error's detail) isolated in a right-to-left
+ * language (FSI ... PDI), so "report (final).pdf" keeps its own order in an Arabic sentence.
+ */
 function placeholder(value) {
   if (typeof value === 'number') return formatNumber(value);
   if (value && typeof value === 'object' && typeof (/** @type {any} */ (value).key) === 'string') {
     return translate(/** @type {Message} */ (value));
   }
-  return String(value);
+  return direction(state.code) === 'rtl' ? `\u2068${value}\u2069` : String(value);
 }
 
 function fill(text, params) {
