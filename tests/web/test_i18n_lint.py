@@ -124,6 +124,8 @@ class MarkupTexts(HTMLParser):
         if not LETTERS.search(text) or name in {"script", "style"}:
             return
         key = a.get("data-i18n")
+        if name == "title":  # the document's title: main.js sets it from the catalogue
+            key = "home.documentTitle"
         if key is None:
             if "lang" in a:
                 return  # not translated on purpose, and says in which language it is

@@ -2,7 +2,18 @@
 // the URL, decides whether this page sends or receives, and hands over to the page module
 // (share-page.js, receive-page.js). All protocol and transfer logic lives elsewhere.
 
-import { LANGUAGES, chooseLanguage, errorMessage, localize, msg, savedLanguage, setLanguage, startLanguage } from './i18n.js';
+import {
+  LANGUAGES,
+  chooseLanguage,
+  errorMessage,
+  localize,
+  msg,
+  onLanguageChange,
+  savedLanguage,
+  setLanguage,
+  startLanguage,
+  t,
+} from './i18n.js';
 import { parseLink } from './link.js';
 import { $, CREATOR_KEY, session } from './page.js';
 import { OPFS_ROOT } from './receiver.js';
@@ -34,6 +45,11 @@ function insecureNote() {
 
 function home(config) {
   ui.showView('view-home');
+  const title = () => {
+    if (!$('view-home').hidden) document.title = t('home.documentTitle');
+  };
+  title();
+  onLanguageChange(title);
   if (!globalThis.isSecureContext) {
     const warning = $('home-warning');
     warning.hidden = false;
@@ -80,6 +96,8 @@ function languageSelector(code) {
 }
 
 async function boot() {
+  const configured = loadConfig(); // at the same time as the catalogue, not after it
+  configured.catch(() => {}); // answered below
   languageSelector(await startLanguage().catch(() => 'en'));
   document.documentElement.classList.remove('i18n-loading');
   insecureNote();
@@ -87,7 +105,7 @@ async function boot() {
   const link = parseLink(location.pathname, location.hash);
   let config;
   try {
-    config = await loadConfig();
+    config = await configured;
   } catch (error) {
     ui.showMessage(msg('error.noServer.title'), msg('error.noServer.text', { error: error.message }));
     return;
