@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Page, Route
 
 from tests.browser.harness import Person, ServerProcess, sha256_file
 
@@ -176,3 +176,28 @@ def test_german_at_phone_width_has_no_horizontal_overflow(
     finally:
         sender.close()
         receiver.close()
+
+
+def test_the_first_paint_is_not_in_english_for_a_japanese_browser(
+    browser: Browser, server: ServerProcess
+) -> None:
+    """Until ja.json is in, the page is hidden (lang-early.js), not shown in the markup's
+    English; then it shows, in Japanese."""
+    person = Person(browser, server.url, "person", locale="ja-JP")
+    held: list[Route] = []
+    try:
+        page = person.page
+        page.route("**/i18n/ja.json", lambda route: held.append(route))
+        page.goto(server.url + "/", wait_until="domcontentloaded")
+        for _ in range(100):
+            if held:
+                break
+            page.wait_for_timeout(50)
+        assert held, "the Japanese catalogue was asked for"
+        assert page.evaluate("getComputedStyle(document.body).visibility") == "hidden"
+        held[0].continue_()
+        wait_text(page, "#home-title", JA["home.title"])
+        assert page.evaluate("getComputedStyle(document.body).visibility") == "visible"
+        assert text(page, ".tagline") == JA["common.tagline"]
+    finally:
+        person.close()

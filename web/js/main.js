@@ -4,12 +4,10 @@
 
 import {
   LANGUAGES,
-  chooseLanguage,
   errorMessage,
   localize,
   msg,
   onLanguageChange,
-  savedLanguage,
   setLanguage,
   startLanguage,
   t,
@@ -133,12 +131,6 @@ async function boot() {
   cleanUp(link.room);
   await runReceiver({ room: link.room, secret: link.secret, senderKey: link.senderKey, config });
 }
-
-// A language other than the markup's English: keep its words hidden until they are there
-// (a moment at most; the catalogue is small), so the first paint is in the right language.
-const pending = document.documentElement;
-if (chooseLanguage(navigator.languages, savedLanguage()) !== 'en') pending.classList.add('i18n-loading');
-setTimeout(() => pending.classList.remove('i18n-loading'), 3000);
 
 boot().catch((error) => {
   console.error(error);
