@@ -1,7 +1,11 @@
 // ESLint for the browser client (scripts/test.sh): names that are not defined or imported
 // (a page that throws at the first click), variables never used, and other plain mistakes.
-// Formatting is not its business. Run: npx --prefix scripts/lint-js eslint -c scripts/lint-js/eslint.config.mjs web/js
+// Formatting is not its business. And p2pshare/no-hardcoded-text (no-hardcoded-text.mjs): words
+// for people come from the catalogues (web/i18n), never from a string literal in web/js.
+// Run: npx --prefix scripts/lint-js eslint -c scripts/lint-js/eslint.config.mjs web/js
 import globals from 'globals';
+
+import i18n from './no-hardcoded-text.mjs';
 
 export default [
   {
@@ -11,7 +15,9 @@ export default [
       sourceType: 'module',
       globals: { ...globals.browser, ...globals.worker },
     },
+    plugins: { p2pshare: i18n },
     rules: {
+      'p2pshare/no-hardcoded-text': 'error',
       'no-undef': 'error',
       'no-unused-vars': ['error', { args: 'none', caughtErrors: 'none' }],
       'no-dupe-keys': 'error',

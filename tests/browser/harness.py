@@ -144,12 +144,26 @@ def launch(pw: Playwright, *extra_args: str) -> Browser:
 
 
 class Person:
-    """One browser context (one person) with its page, downloads and every URL it requested."""
+    """One browser context (one person) with its page, downloads and every URL it requested;
+    `locale` is the browser's language (navigator.languages), `viewport` its window."""
 
-    def __init__(self, browser: Browser, origin: str, name: str) -> None:
+    def __init__(
+        self,
+        browser: Browser,
+        origin: str,
+        name: str,
+        *,
+        locale: str | None = None,
+        viewport: dict[str, int] | None = None,
+    ) -> None:
         self.name = name
         self.origin = origin
-        self.context: BrowserContext = browser.new_context(accept_downloads=True)
+        options: dict[str, Any] = {"accept_downloads": True}
+        if locale:
+            options["locale"] = locale
+        if viewport:
+            options["viewport"] = viewport
+        self.context: BrowserContext = browser.new_context(**options)
         self.requests: list[str] = []
         self.foreign: list[str] = []
         self.downloads: list[Download] = []
@@ -199,11 +213,11 @@ class Person:
     # --- the testing contract ------------------------------------------------------------
 
     def state(self) -> str:
-        return self.page.get_by_test_id("transfer-state").text_content() or ""
+        return self.page.get_by_test_id("transfer-state").get_attribute("data-state") or ""
 
     def wait_state(self, state: str, timeout_s: float = 60) -> None:
         self.page.wait_for_function(
-            "s => document.querySelector('[data-testid=transfer-state]').textContent === s",
+            "s => document.querySelector('[data-testid=transfer-state]').dataset.state === s",
             arg=state,
             timeout=timeout_s * 1000,
             polling=100,  # not 'raf': pages in the background get no animation frames

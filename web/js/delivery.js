@@ -6,6 +6,7 @@
 // Bytes stay on disk: a file is a disk-backed Blob from OPFS (or the in-memory fallback's
 // Blob), and the ZIP is assembled from those Blobs without reading them into memory.
 
+import { LocalizedError, errorMessage, msg } from './i18n.js';
 import { downloadBlob, opfsFile, saveToFolder } from './sink.js';
 import { decodeText, isTextItem } from './text-items.js';
 
@@ -40,7 +41,7 @@ export async function deliverFile(file, { folder, folderName, dir, removeStored 
   const source = await fileBlob(file, dir);
   if (folder) {
     if ((await folder.queryPermission?.({ mode: 'readwrite' })) !== 'granted') {
-      throw new Error(`no permission to write into “${folderName}”; use “Download into a folder…” again`);
+      throw new LocalizedError(msg('receive.fileError.noPermission', { folder: folderName }), `no permission to write into ${folderName}`);
     }
     await saveToFolder(folder, file.info.path, source);
     removeStored(file.name);
@@ -59,7 +60,7 @@ export async function readText(file, dir) {
   try {
     file.shown = decodeText(await (await fileBlob(file, dir)).arrayBuffer());
   } catch (error) {
-    file.shown = { error: `This text could not be read back (${error.message}). Open the link again to receive it again.` };
+    file.shown = { error: msg('text.unreadable', { error: errorMessage(error) }) };
   }
   return file.shown;
 }

@@ -1,6 +1,17 @@
-// Entry point: reads the URL, decides whether this page sends or receives, and hands over to
-// the page module (share-page.js, receive-page.js). All protocol and transfer logic lives elsewhere.
+// Entry point: the language first (its catalogue loaded before anything renders), then reads
+// the URL, decides whether this page sends or receives, and hands over to the page module
+// (share-page.js, receive-page.js). All protocol and transfer logic lives elsewhere.
 
+import {
+  LANGUAGES,
+  errorMessage,
+  localize,
+  msg,
+  onLanguageChange,
+  setLanguage,
+  startLanguage,
+  t,
+} from './i18n.js';
 import { parseLink } from './link.js';
 import { $, CREATOR_KEY, session } from './page.js';
 import { OPFS_ROOT } from './receiver.js';
@@ -35,22 +46,21 @@ async function loadConfig() {
  */
 function insecureNote() {
   if (globalThis.isSecureContext) return;
-  $('security-note').textContent = 'This page is plain http: it is not protected on this network.';
-  ui.notice(
-    'warning',
-    'This page is plain http. Anyone on this network can read the key in the link and the files, or change this page. ' +
-      'To fix it, whoever runs this server starts it with https: “p2pshare serve --self-signed”, or with a certificate.',
-    { key: 'insecure' },
-  );
+  localize($('security-note'), 'common.insecureFooter');
+  ui.notice('warning', msg('notice.insecure', { command: 'p2pshare serve --self-signed' }), { key: 'insecure' });
 }
 
 function home(config) {
   ui.showView('view-home');
+  const title = () => {
+    if (!$('view-home').hidden) document.title = t('home.documentTitle');
+  };
+  title();
+  onLanguageChange(title);
   if (!globalThis.isSecureContext) {
     const warning = $('home-warning');
     warning.hidden = false;
-    warning.textContent =
-      'Without https, receiving keeps files in memory (up to 2 GB) and cannot resume after a reload.';
+    localize(warning, 'home.insecure');
   }
   let started = false;
   handleFiles((files) => {
@@ -58,7 +68,7 @@ function home(config) {
     started = true;
     startSharing(uniquePaths(files), config).catch((error) => {
       started = false;
-      ui.notice('error', `Could not start sharing: ${error.message}`);
+      ui.notice('error', msg('notice.startFailed', { error: errorMessage(error) }));
     });
   });
 }
@@ -82,7 +92,21 @@ async function cleanUp(currentRoom) {
   }
 }
 
+/** The header's selector: the current language shown, a choice applied at once and remembered. */
+function languageSelector(code) {
+  const select = /** @type {HTMLSelectElement} */ ($('language'));
+  for (const option of select.options) option.textContent = LANGUAGES[option.value] ?? option.value;
+  select.value = code;
+  select.addEventListener('change', async () => {
+    select.value = await setLanguage(select.value);
+  });
+}
+
 async function boot() {
+  const configured = loadConfig(); // at the same time as the catalogue, not after it
+  configured.catch(() => {}); // answered below
+  languageSelector(await startLanguage().catch(() => 'en'));
+  document.documentElement.classList.remove('i18n-loading');
   insecureNote();
   registerWorker();
   fileChoosers();
@@ -90,9 +114,9 @@ async function boot() {
   const link = parseLink(location.pathname, location.hash);
   let config;
   try {
-    config = await loadConfig();
+    config = await configured;
   } catch (error) {
-    ui.showMessage('Cannot reach the server', `Check your connection and reload the page (${error.message}).`);
+    ui.showMessage(msg('error.noServer.title'), msg('error.noServer.text', { error: error.message }));
     return;
   }
   if (link.page === 'home') {
@@ -106,7 +130,7 @@ async function boot() {
     return;
   }
   if (link.page === 'bad-room') {
-    ui.showMessage('This link is broken', 'This link is incomplete — ask the sender for the whole link.');
+    ui.showMessage(msg('error.broken.title'), msg('error.incompleteShort'));
     return;
   }
   const creatorText = session.getItem(CREATOR_KEY(link.room));
@@ -116,10 +140,7 @@ async function boot() {
     return;
   }
   if (link.secretState !== 'ok') {
-    ui.showMessage(
-      'This link is incomplete',
-      'This link is incomplete — ask the sender for the whole link. (The part after “#” is missing or cut short.)',
-    );
+    ui.showMessage(msg('error.incomplete.title'), msg('error.incomplete.text'));
     return;
   }
   cleanUp(link.room);
@@ -128,6 +149,7 @@ async function boot() {
 
 boot().catch((error) => {
   console.error(error);
-  ui.showMessage('Something went wrong', `${error.message}. Reload the page to try again.`);
+  document.documentElement.classList.remove('i18n-loading');
+  ui.showMessage(msg('error.title'), msg('error.crashed', { error: errorMessage(error) }));
 });
 

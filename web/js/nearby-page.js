@@ -5,7 +5,8 @@
 import { NearbyController } from './nearby.js';
 import { NearbySocket, nearbyUrl } from './nearby-socket.js';
 import { NearbySettings, cleanName } from './nearby-names.js';
-import { $, clientId, deviceName } from './page.js';
+import { localize, msg, onLanguageChange } from './i18n.js';
+import { $, clientId, deviceLabel, deviceName } from './page.js';
 import { runReceiver } from './receive-page.js';
 import { sharing } from './share-page.js';
 import { CLOSE } from './protocol.js';
@@ -64,12 +65,13 @@ export function startNearby(config, where) {
     if (!scheduled) setTimeout(render, 30);
     scheduled = true;
   });
+  onLanguageChange(render);
   nearby.addEventListener('problem', (event) => ui.notice('error', event.detail.text, { key: `nearby-problem-${event.detail.peer}` }));
   /** Times our group was refused lately: a server that keeps refusing is not asked for ever. */
   const mismatches = [];
   nearby.addEventListener('fatal', async (event) => {
     if (event.detail.code !== CLOSE.NEARBY_MISMATCH) {
-      ui.notice('warning', `Nearby devices are unavailable: ${event.detail.reason || event.detail.code}.`, { key: 'nearby' });
+      ui.notice('warning', msg('nearby.unavailable', { reason: event.detail.reason || String(event.detail.code) }), { key: 'nearby' });
       return;
     }
     // Our address moved to another network (another Wi-Fi, mobile data): ask which group now.
@@ -80,7 +82,7 @@ export function startNearby(config, where) {
     mismatches.push(now);
     while (mismatches.length && now - mismatches[0] > 60_000) mismatches.shift();
     if (mismatches.length >= 3) {
-      ui.notice('warning', 'Nearby devices are unavailable: the server does not place this device in one network. Reload the page to try again.', { key: 'nearby' });
+      ui.notice('warning', msg('nearby.mismatchStop'), { key: 'nearby' });
       return;
     }
     await new Promise((resolve) => setTimeout(resolve, 1000 * mismatches.length));
@@ -111,21 +113,23 @@ export function startNearby(config, where) {
       where.page = 'receive';
       history.pushState(null, '', path);
       render();
-      runReceiver({ ...link, config, expect: summary }).catch((error) => ui.notice('error', `Could not receive: ${error.message}`));
+      runReceiver({ ...link, config, expect: summary }).catch((error) => ui.notice('error', msg('notice.receiveFailed', { error: error.message })));
       return;
     }
     // This page is busy sharing or receiving: the share gets a tab of its own, opened by the
     // person's tap (a page may not open tabs by itself).
-    ui.notice('info', `“${from}” is sending you what you accepted. This page is busy, so it opens in a new tab.`, {
+    ui.notice('info', msg('nearby.openElsewhere', { name: from }), {
       key: `nearby-open-${link.room}`,
-      actions: [{ label: 'Open', onClick: () => window.open(path, '_blank', 'noopener') }],
+      actions: [{ label: msg('nearby.open'), onClick: () => window.open(path, '_blank', 'noopener') }],
     });
   });
 
   // The panel's own controls.
   const nameInput = /** @type {HTMLInputElement} */ ($('my-device-name'));
   nameInput.value = settings.name;
-  $('my-device-kind').textContent = deviceName();
+  const label = deviceLabel();
+  if (typeof label === 'string') $('my-device-kind').textContent = label;
+  else localize($('my-device-kind'), label.key, label.params);
   const rename = () => {
     const name = settings.setName(nameInput.value);
     nameInput.value = name;

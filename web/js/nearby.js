@@ -4,8 +4,10 @@
 // other device's user, and hands it the share's link (docs/protocol.md: Nearby).
 //
 // Events: 'change' (re-render), 'open-share' {path, from} (an accepted offer's link came),
-// 'problem' {text} (something the user should know: an offer that did not match, a mismatch).
+// 'problem' {text} (something the user should know: an offer that did not match, a mismatch;
+// a message, i18n.js's msg).
 
+import { msg } from './i18n.js';
 import { commitment, directionKeys, newOfferId, newSide, openBox, sealBox, transcript, verificationCode } from './nearby-keys.js';
 import { PairingError, linkOf, parsePairing, summaryOf } from './nearby-wire.js';
 import { IncomingGuard, InState, OfferIn, OfferOut } from './transfer/nearby-offer.js';
@@ -234,7 +236,7 @@ export class NearbyController extends EventTarget {
       if (!bytesEqual(fromBase64Url(await commitment(pkA, nA)), fromBase64Url(entry.commit))) {
         // The key revealed is not the one committed to: the server changed it, or the device
         // that sent it misbehaves. Either way nothing of it is shown but this.
-        this.problem(entry.peer, `An offer from “${entry.fromName}” was changed on its way (its key does not match what it promised), by the server or by that device. It was refused.`);
+        this.problem(entry.peer, msg('nearby.problem.tampered', { name: entry.fromName }));
         this.apply(o, entry, entry.offer.step('tampered'));
         return;
       }
@@ -299,7 +301,7 @@ export class NearbyController extends EventTarget {
   }
 
   nameOf(peerId) {
-    return this.peers.get(peerId)?.name ?? 'a device that left';
+    return this.peers.get(peerId)?.name ?? msg('nearby.deviceLeft');
   }
 
   /** Something this device's user should know, about the device `peer` (one notice each). */

@@ -1,6 +1,8 @@
 // What both pages share: this tab's ids, the description of this browser shown to the
-// sender, re-rendering on change, and the signaling client's state shown on the page.
+// sender, re-rendering on change (and on a language switch), and the signaling client's state
+// shown on the page.
 
+import { msg, onLanguageChange } from './i18n.js';
 import * as ui from './ui.js';
 import { randomId } from './util.js';
 
@@ -21,7 +23,24 @@ export function clientId() {
   return cid;
 }
 
+/**
+ * This browser, as the other side sees it ("Chrome on Linux"): sent to peers (the sender's
+ * rows, nearby devices), so in English whatever this page's language, as protocol data is.
+ */
 export function deviceName() {
+  const { browser, os } = deviceParts();
+  const name = browser || 'a browser';
+  return os ? `${name} on ${os}` : name;
+}
+
+/** This browser, in this page's language (the nearby panel's "This device"). */
+export function deviceLabel() {
+  const { browser, os } = deviceParts();
+  if (!browser) return os ? msg('common.browserOn', { os }) : msg('common.aBrowser');
+  return os ? msg('common.deviceOn', { browser, os }) : browser;
+}
+
+function deviceParts() {
   const ua = navigator.userAgent;
   const browser = /Firefox\//.test(ua)
     ? 'Firefox'
@@ -31,7 +50,7 @@ export function deviceName() {
         ? 'Chrome'
         : /Safari\//.test(ua)
           ? 'Safari'
-          : 'a browser';
+          : '';
   const os = /Android/.test(ua)
     ? 'Android'
     : /iPhone|iPad/.test(ua)
@@ -43,7 +62,7 @@ export function deviceName() {
           : /Linux/.test(ua)
             ? 'Linux'
             : '';
-  return os ? `${browser} on ${os}` : browser;
+  return { browser, os };
 }
 
 /**
@@ -61,6 +80,7 @@ export function keepRendered(controller, render) {
     }, 50);
   });
   setInterval(render, 1000);
+  onLanguageChange(render);
 }
 
 /** Wire the signaling client's connection state and fatal closes to the page. */
@@ -69,48 +89,38 @@ export function watchSignaling(signaling, { onReplaced }) {
     // The page's signaling state, for automation (DEVELOPERS.md: the testing contract).
     document.body.dataset.signaling = event.detail;
     if (event.detail === 'reconnecting') {
-      ui.notice('warning', 'Lost the connection to the server. Reconnecting… (transfers already running continue)', {
-        key: 'signaling',
-      });
+      ui.notice('warning', msg('notice.reconnecting'), { key: 'signaling' });
     } else if (event.detail === 'open' && signaling.wasDown) {
-      ui.notice('info', 'Reconnected to the server.', { key: 'signaling' });
+      const reconnected = msg('notice.reconnected');
+      ui.notice('info', reconnected, { key: 'signaling' });
       setTimeout(() => {
-        if ($('notices').querySelector('[data-key="signaling"]')?.textContent === 'Reconnected to the server.') {
-          ui.clearNotice('signaling');
-        }
+        if (ui.noticeShown('signaling') === reconnected) ui.clearNotice('signaling');
       }, 10000);
     }
     signaling.wasDown = event.detail === 'reconnecting' || (signaling.wasDown && event.detail !== 'open');
   });
   signaling.addEventListener('error', (event) => {
     const { code, message } = event.detail;
-    if (code === 'room-full') ui.notice('error', 'This share already has as many people as it allows. Try again later.', { key: 'server-error' });
+    if (code === 'room-full') ui.notice('error', msg('notice.roomFull'), { key: 'server-error' });
     else if (['rate-limited', 'unknown-peer'].includes(code)) console.warn('server:', code, message);
     else if (code === 'admission-refused') return; // its close (4012) shows the whole message
-    else ui.notice('warning', `The server says: ${message}`, { key: 'server-error' });
+    else ui.notice('warning', msg('notice.serverSays', { message }), { key: 'server-error' });
   });
   signaling.addEventListener('fatal', (event) => {
     const { code } = event.detail;
     if (code === 4001) {
-      ui.notice('warning', 'This link was opened again in another tab of this browser, so this tab stopped.', {
+      ui.notice('warning', msg('notice.replaced'), {
         key: 'signaling',
-        actions: [{ label: 'Use this tab instead', onClick: onReplaced }],
+        actions: [{ label: msg('notice.useThisTab'), onClick: onReplaced }],
       });
     } else if (code === 4012) {
-      ui.showMessage(
-        'This link does not open this share',
-        "Its key does not match the share (or the link was cut short). Ask the sender for the whole link again.",
-      );
+      ui.showMessage(msg('error.wrongShare.title'), msg('error.wrongShare.text'));
     } else if (code === 4004) {
-      ui.showMessage('This link is broken', 'The room in this link is malformed. Ask the sender for the whole link.');
+      ui.showMessage(msg('error.broken.title'), msg('error.malformedRoom'));
     } else if (code === 4009) {
-      ui.notice('error', 'This share belongs to another sender page. Open the link as a receiver, or share your files anew.', {
-        key: 'signaling',
-      });
+      ui.notice('error', msg('notice.notYourShare'), { key: 'signaling' });
     } else {
-      ui.notice('error', `The server closed the connection (${event.detail.reason || code}). Reload the page to try again.`, {
-        key: 'signaling',
-      });
+      ui.notice('error', msg('notice.serverClosed', { reason: event.detail.reason || String(code) }), { key: 'signaling' });
     }
   });
 }

@@ -2,25 +2,21 @@
 // contexts only), the share target's items taken from the worker (share-target.js: which id,
 // what text), and the "Share link" button (navigator.share, where the browser has it).
 
+import { msg } from './i18n.js';
 import { $ } from './page.js';
 import { sharedText, shareTargetRequest } from './share-target.js';
 import { textFile, textName, textProblem } from './text-items.js';
 import * as ui from './ui.js';
 
-/** Every sentence this module shows (the catalogues take them over: /work/i18n-spec.md). */
+/** The catalogue's messages this module shows, by what went wrong. */
 const TEXT = {
-  unavailable: 'What you shared did not reach p2pshare: it was not ready yet. Open p2pshare once, then share again.',
-  unreadable: 'What you shared could not be read. Share it again.',
-  gone: 'What you shared is no longer here (it waits 5 minutes for the page). Share it again.',
-  empty: 'Nothing came with the share: no files and no text.',
-  shareFailed: 'Could not share the link: {reason}',
+  unavailable: msg('pwa.unavailable'),
+  unreadable: msg('pwa.unreadable'),
+  gone: msg('pwa.gone'),
+  empty: msg('pwa.empty'),
 };
 /** How long the page waits for the worker's answer. */
 const ASK_TIMEOUT_MS = 5000;
-
-function fill(text, params) {
-  return text.replace(/\{(\w+)\}/g, (_, name) => String(params[name]));
-}
 
 /** Register /sw.js where browsers allow service workers; a failure is logged, nothing more. */
 export function registerWorker() {
@@ -102,7 +98,7 @@ export function wireShareLink(sharing) {
       await navigator.share({ url: link });
     } catch (error) {
       if (error?.name === 'AbortError') return;
-      ui.notice('error', fill(TEXT.shareFailed, { reason: error?.message ?? String(error) }), { key: 'share-link' });
+      ui.notice('error', msg('pwa.shareFailed', { reason: error?.message ?? String(error) }), { key: 'share-link' });
     }
   });
 }

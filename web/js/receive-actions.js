@@ -4,7 +4,7 @@
 import { downloadName, fileBlob, savedFiles, saveZip as zipFiles } from './delivery.js';
 import { MEMORY_CAP_BYTES, downloadBlob } from './sink.js';
 import { FileState, storageShortfallBytes } from './transfer/receive-file.js';
-import { formatBytes } from './util.js';
+import { formatBytes, formatNumber, msg } from './i18n.js';
 
 /** @typedef {import('./receiver.js').ReceiverController} ReceiverController */
 
@@ -15,10 +15,7 @@ import { formatBytes } from './util.js';
  */
 export function checkMemoryFallback(rc) {
   if (rc.mode !== 'memory' || rc.totalBytes <= MEMORY_CAP_BYTES) return true;
-  rc.notice(
-    'error',
-    `These files (${Math.round(rc.totalBytes / 1e6)} MB) are too big to receive on this page: it is not a secure (HTTPS) page, so it can only keep files in memory, up to ${MEMORY_CAP_BYTES / 1e9} GB. Ask for the HTTPS link, or open the link on localhost.`,
-  );
+  rc.notice('error', msg('notice.tooBigForMemory', { size: formatBytes(rc.totalBytes), limit: formatNumber(MEMORY_CAP_BYTES / 1e9, { style: 'unit', unit: 'gigabyte', unitDisplay: 'short' }) }));
   return false;
 }
 
@@ -38,10 +35,7 @@ export async function enoughSpace(rc) {
   }
   const missing = storageShortfallBytes(rc.totalBytes - rc.verifiedBytes, estimate);
   if (missing <= 0) return true;
-  rc.notice(
-    'error',
-    `Not enough storage space: these files need ${formatBytes(missing)} more than this browser lets the site use. Free some disk space (or receive fewer files), then press Accept again.`,
-  );
+  rc.notice('error', msg('notice.noSpace', { size: formatBytes(missing) }));
   return false;
 }
 
@@ -68,7 +62,7 @@ export async function cancel(rc) {
   rc.send({ t: 'cancel' });
   if (rc.sender) await rc.sealed.send(rc.sender, 0, { k: 'bye', reason: 'cancelled' });
   rc.stream.closeSink();
-  rc.fail('You cancelled the download. What had arrived was deleted.');
+  rc.fail(msg('receive.status.youCancelled'));
   rc.signaling.stop();
   rc.accepted = false;
   await rc.forget();

@@ -5,16 +5,20 @@
 
 import { FileState, transferOutcome } from './transfer/receive-file.js';
 import { Phase } from './transfer/receive-phase.js';
+import { errorMessage, msg } from './i18n.js';
 import { isTextItem } from './text-items.js';
 
 /** @typedef {import('./receiver.js').ReceiverController} ReceiverController */
 
-/** File `f` cannot be kept: say so (naming the cause), tell the sender, go on with the rest. */
+/**
+ * File `f` cannot be kept: say so (naming the cause, a message), tell the sender, go on with
+ * the rest.
+ */
 export function fileFailed(rc, file, f, reason, wireReason = 'hash-mismatch') {
   file.engine.fail(reason);
   file.error = reason;
   rc.send({ t: 'fail', f, reason: wireReason });
-  rc.notice('error', `${file.info.path} could not be received: ${reason}. It was not kept as complete.`);
+  rc.notice('error', msg('notice.fileFailed', { path: file.info.path, reason }));
   rc.persist();
   if (!finishIfAllFinal(rc)) rc.resync();
 }
@@ -26,8 +30,8 @@ export async function fileVerified(rc, file, blob) {
   try {
     await rc.deliver(file, blob);
   } catch (error) {
-    file.error = `verified, but could not be saved: ${error.message}`;
-    rc.notice('error', `${file.info.path} was received and verified, but could not be saved: ${error.message}`);
+    file.error = msg('receive.fileError.notSaved', { error: errorMessage(error) });
+    rc.notice('error', msg('notice.fileNotSaved', { path: file.info.path, error: errorMessage(error) }));
   } finally {
     file.delivering = false;
   }
@@ -40,13 +44,13 @@ export async function fileVerified(rc, file, blob) {
 export function sinkFailed(rc, { id, kind, message }) {
   if (kind === 'disk-full') {
     rc.send({ t: 'fail', f: Math.max(0, id), reason: 'disk-full' });
-    rc.fail('Your disk is full (or this site used up its storage quota). Free some space, then open the link again to resume.');
+    rc.fail(msg('receive.fail.diskFull'));
     return;
   }
   if (kind === 'state') {
     const file = rc.files[id];
     if (file?.engine.state === FileState.VERIFYING) {
-      fileFailed(rc, file, id, `could not be checked (${message})`, 'write-error');
+      fileFailed(rc, file, id, msg('receive.fileError.unchecked', { error: message }), 'write-error');
       return;
     }
     // Bytes that did not fit what we expected (a restart raced with data in flight): resync,
@@ -55,7 +59,7 @@ export function sinkFailed(rc, { id, kind, message }) {
     if (!rc.stream.awaitingStart) rc.resync();
     return;
   }
-  rc.fail(`Could not write the file: ${message}. Check free space and try again.`);
+  rc.fail(msg('receive.fail.writeError', { error: message }));
 }
 
 /** End the transfer if every file is verified or failed; returns whether it did. */
@@ -72,20 +76,18 @@ function finishAll(rc) {
   rc.send({ t: 'done' });
   if (outcome === 'failed') {
     const failed = rc.files.filter((f) => f.status === FileState.FAILED);
-    const one = failed.length === 1;
-    rc.fail(
-      `${one ? failed[0].info.path : `${failed.length} files`} could not be received correctly and ${one ? 'was' : 'were'} not kept as complete. Ask the sender to share ${one ? 'it' : 'them'} again.`,
-    );
+    if (failed.length === 1) rc.fail(msg('receive.fail.oneFile', { path: failed[0].info.path }));
+    else rc.fail(msg('receive.fail.files', { count: failed.length }));
   } else if (outcome === 'undelivered') {
     // Verified, but not handed over (a folder's permission was withdrawn, say): not "done".
     const count = rc.files.filter((f) => !f.delivered).length;
-    rc.movePhase(Phase.ERROR, `All files received and verified, but ${count} could not be saved: use its Save button.`, 'undelivered');
+    rc.movePhase(Phase.ERROR, msg('receive.status.undelivered', { count }), 'undelivered');
   } else {
     const text = rc.files.every((f) => isTextItem(f.info))
-      ? 'Everything received and verified: the text is shown below.'
+      ? msg('receive.status.doneText')
       : rc.folder
-        ? `All files received and verified, saved in “${rc.folderName}”.`
-        : 'All files received and verified, and handed to your downloads. If one is missing there, use its Save button.';
+        ? msg('receive.status.doneFolder', { folder: rc.folderName })
+        : msg('receive.status.doneDownloads');
     rc.movePhase(Phase.DONE, text, 'all verified');
   }
   rc.persist();

@@ -8,6 +8,7 @@ import { ReceiverController } from './receiver.js';
 import { Sealer, newEpoch } from './seal.js';
 import { SealedSignaling } from './sealed-signaling.js';
 import { SignalingClient, signalingUrl } from './signaling.js';
+import { errorMessage, localize, msg, t } from './i18n.js';
 import * as ui from './ui.js';
 import { matchesSummary, summaryOf } from './nearby-wire.js';
 import { summaryText } from './ui-nearby.js';
@@ -35,12 +36,9 @@ function lockRoom(room) {
  */
 export async function runReceiver({ room, secret, senderKey, config, expect = null }) {
   ui.showView('view-receive');
-  ui.setState('waiting', 'Connecting…');
+  ui.setState('waiting', msg('receive.status.connecting'));
   if (!(await lockRoom(room))) {
-    ui.showMessage(
-      'Already open in another tab',
-      'This link is already open in another tab of this browser, which is receiving the files. Use that tab, or close it and reload this one.',
-    );
+    ui.showMessage(msg('error.otherTab.title'), msg('error.otherTab.text'));
     return;
   }
   const epoch = newEpoch(session);
@@ -60,7 +58,8 @@ export async function runReceiver({ room, secret, senderKey, config, expect = nu
 
   let waitingSince = 0;
   let autoAccepted = !expect;
-  const onSave = (file) => saveAgain(receiver, file).catch((error) => ui.notice('error', `Could not save ${file.info.path}: ${error.message}`));
+  const onSave = (file) =>
+    saveAgain(receiver, file).catch((error) => ui.notice('error', msg('notice.saveFailed', { path: file.info.path, error: errorMessage(error) })));
   const render = () => {
     ui.renderReceiver(receiver, { onSave });
     if (!autoAccepted && !(/** @type {HTMLButtonElement} */ ($('accept')).disabled) && receiver.manifest) {
@@ -68,8 +67,8 @@ export async function runReceiver({ room, secret, senderKey, config, expect = nu
       if (matchesSummary(receiver.manifest.files, expect)) {
         $('accept').click(); // exactly what the person's own click does (storage checks included)
       } else {
-        const now = summaryText(summaryOf(receiver.manifest.files));
-        ui.notice('warning', `This share holds ${now}: not what the offer said (${summaryText(expect)}). Check it, then press Accept if you want it.`, {
+        const held = summaryOf(receiver.manifest.files);
+        ui.notice('warning', msg('receive.nearbyDiffers', { now: summaryText(held), offered: summaryText(expect) }), {
           key: 'nearby-differs',
         });
       }
@@ -77,17 +76,15 @@ export async function runReceiver({ room, secret, senderKey, config, expect = nu
     const state = receiver.aggregateState;
     let text = receiver.fatal || receiver.statusText;
     waitingSince = receiver.phase === 'waiting-sender' ? waitingSince || Date.now() : 0;
-    if (waitingSince && Date.now() - waitingSince > WAITING_HINT_MS) {
-      text += " If they closed it or stopped sharing, ask them to share again: this link only works while the sender's page is open.";
-    }
+    if (waitingSince && Date.now() - waitingSince > WAITING_HINT_MS) text = msg('receive.status.stillWaiting', { status: text });
     ui.setState(state, text);
     const percent = receiver.totalBytes ? Math.floor((100 * receiver.receivedBytes) / receiver.totalBytes) : 0;
     document.title =
-      state === 'transferring' ? `(${percent}%) Receiving — p2pshare` : state === 'done' ? 'Received — p2pshare' : 'p2pshare';
+      state === 'transferring' ? t('receive.documentTitleReceiving', { percent }) : state === 'done' ? t('receive.documentTitleDone') : 'p2pshare';
   };
   keepRendered(receiver, render);
   receiver.addEventListener('notice', (event) => {
-    const resumed = event.detail.text.startsWith('Reconnected');
+    const resumed = event.detail.text?.key === 'notice.resuming';
     ui.notice(event.detail.level, event.detail.text, { key: resumed ? 'resume' : undefined });
     if (resumed) setTimeout(() => ui.clearNotice('resume'), 20_000);
   });
@@ -96,11 +93,11 @@ export async function runReceiver({ room, secret, senderKey, config, expect = nu
   $('accept').addEventListener('click', () => {
     accept(receiver)
       .then(() => $('status-text').focus())
-      .catch((error) => ui.notice('error', error.message));
+      .catch((error) => ui.notice('error', errorMessage(error)));
   });
   $('pick-folder').addEventListener('click', () =>
     pickFolder(receiver).catch((error) => {
-      if (error?.name !== 'AbortError') ui.notice('error', `Could not use that folder: ${error.message}`);
+      if (error?.name !== 'AbortError') ui.notice('error', msg('notice.folderFailed', { error: errorMessage(error) }));
     }),
   );
   $('save-zip').addEventListener('click', async () => {
@@ -108,13 +105,13 @@ export async function runReceiver({ room, secret, senderKey, config, expect = nu
     button.disabled = true;
     try {
       await saveZip(receiver, (fraction) => {
-        button.textContent = `Preparing the .zip… ${Math.floor(fraction * 100)}%`;
+        localize(button, 'receive.zipPreparing', { percent: Math.floor(fraction * 100) });
       });
     } catch (error) {
-      ui.notice('error', `Could not make the .zip: ${error.message}`);
+      ui.notice('error', msg('notice.zipFailed', { error: errorMessage(error) }));
     } finally {
       button.disabled = false;
-      button.textContent = 'Save all as one .zip';
+      localize(button, 'receive.saveZip');
     }
   });
   $('cancel-receive').addEventListener('click', () => {
@@ -128,9 +125,9 @@ export async function runReceiver({ room, secret, senderKey, config, expect = nu
   $('cancel-confirmed').addEventListener('click', async () => {
     $('cancel-confirm').hidden = true;
     await cancel(receiver);
-    ui.notice('info', 'Download cancelled.', {
+    ui.notice('info', msg('notice.cancelled'), {
       key: 'cancelled',
-      actions: [{ label: 'Download again', onClick: () => location.reload() }],
+      actions: [{ label: msg('notice.downloadAgain'), onClick: () => location.reload() }],
     });
   });
   render();

@@ -2,13 +2,14 @@
 // messages it sends (hello, offer, candidates, bye, alarm) and what the sealing layer reports
 // (a wrong key, tampering). The connection itself is the controller's PeerSession.
 
+import { msg } from './i18n.js';
 import { iceServersWith } from './peer-session.js';
 import { Phase } from './transfer/receive-phase.js';
 
 /** @typedef {import('./receiver.js').ReceiverController} ReceiverController */
 
-const WAITING_FOR_SENDER = "Waiting for the sender's page to connect…";
-const SENDER_AWAY = "The sender's page is closed or offline. Waiting for it to come back…";
+const WAITING_FOR_SENDER = msg('receive.status.waitingSender');
+const SENDER_AWAY = msg('receive.status.senderAway');
 
 /** @param {ReceiverController} rc */
 export function listenToRoom(rc) {
@@ -37,7 +38,7 @@ function senderArrived(rc, peer) {
   rc.sender = peer;
   rc.senderPresent = true;
   if (rc.isFinal) return;
-  if (!rc.link.channelOpen) rc.setStatus(Phase.CONNECTING, 'Connecting to the sender…');
+  if (!rc.link.channelOpen) rc.setStatus(Phase.CONNECTING, msg('receive.status.connectingSender'));
   sendHello(rc);
 }
 
@@ -73,13 +74,11 @@ function onSealed(rc, { from, sid, body, newEpoch }) {
 function onSecurity(rc, { kind }) {
   if (rc.phase === Phase.ERROR) return;
   if (kind === 'wrong-key') {
-    rc.fail("This link's key does not match the sender's. Ask the sender for the whole link again.");
+    rc.fail(msg('receive.fail.wrongKey'));
     rc.signaling.stop();
     return;
   }
-  rc.fail(
-    'This connection could not be verified. Someone may be tampering with the server, so nothing was received. Ask the sender to share again, ideally over a server you trust.',
-  );
+  rc.fail(msg('receive.fail.unverified'));
   // Tell the sender (it shows the same warning), then leave.
   const told = rc.sender ? rc.sealed.send(rc.sender, 0, { k: 'alarm' }) : Promise.resolve();
   Promise.race([told, new Promise((resolve) => setTimeout(resolve, 2000))]).then(() => rc.signaling.stop());
@@ -88,8 +87,7 @@ function onSecurity(rc, { kind }) {
 /** The sender stopped sharing or cancelled this download (sealed `bye` or channel `cancel`). */
 export function endBySender(rc, reason) {
   rc.stream.closeSink();
-  const text =
-    reason === 'cancelled' ? 'The sender cancelled your download.' : 'The sender stopped sharing. Files already marked verified are complete.';
+  const text = msg(reason === 'cancelled' ? 'receive.status.senderCancelled' : 'receive.status.senderStopped');
   if (rc.phase === Phase.DONE) rc.movePhase(Phase.DONE, text, 'sender left');
   else rc.fail(text);
   rc.link.drop({ forGood: true });

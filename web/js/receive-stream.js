@@ -14,6 +14,7 @@
 // stall on it. A block whose bytes will not all come (its lane closed, a resync, a copy on
 // another lane took over) is dropped from the sink worker too.
 
+import { msg } from './i18n.js';
 import { SinkClient } from './sink.js';
 import { BLOCK_SIZE } from './wire.js';
 import { FileState, IllegalTransition, SenderViolation } from './transfer/receive-file.js';
@@ -228,7 +229,7 @@ export class ReceiveStream {
       console.warn(`sender sent data for ${file.info.path}, already ${file.status}:`, error.message);
       return;
     }
-    this.host.fileFailed(file, f, `the sender's page broke the transfer protocol: ${error.message}`, 'protocol');
+    this.host.fileFailed(file, f, msg('receive.fileError.protocol', { error: error.message }), 'protocol');
   }
 
   // --- from the sink worker ---------------------------------------------------------------
@@ -260,7 +261,7 @@ export class ReceiveStream {
       complete = file.engine.blockVerified(from, index);
     } catch (error) {
       if (!(error instanceof IllegalTransition)) throw error;
-      this.host.fileFailed(file, id, `could not be written in order (${error.message})`, 'write-error');
+      this.host.fileFailed(file, id, msg('receive.fileError.order', { error: error.message }), 'write-error');
       return;
     }
     Object.assign(file, { from, state, chain });
@@ -290,7 +291,7 @@ export class ReceiveStream {
     file.received = file.from;
     if (file.badBlocks > MAX_BAD_BLOCKS) {
       // The channel is reliable and authenticated: damage can only come from the sender's side.
-      this.host.fileFailed(file, id, `the sender's page kept sending block ${index} damaged (not matching its own SHA-256)`);
+      this.host.fileFailed(file, id, msg('receive.fileError.damaged', { block: index }));
       return;
     }
     this.host.resync(); // resend from the last good block
@@ -303,7 +304,7 @@ export class ReceiveStream {
     file.opened = false;
     file.engine.finished(ok);
     if (!ok) {
-      this.host.fileFailed(file, id, file.engine.failure);
+      this.host.fileFailed(file, id, msg('receive.fileError.hashMismatch'));
       return;
     }
     file.from = file.info.size;

@@ -7,9 +7,10 @@
 // and the hand-over to the person (delivery.js). Progress is persisted after every verified
 // block, so a reload, a crash, a network change or a server restart resumes where it stopped.
 //
-// Events: 'change' (re-render), 'notice' (detail: {level, text}).
+// Events: 'change' (re-render), 'notice' (detail: {level, text: a Message, i18n.js's msg}).
 
 import { deliverFile } from './delivery.js';
+import { errorMessage, msg } from './i18n.js';
 import { receiverLanes } from './receive-lanes.js';
 import { ChangeThrottle, PeerSession } from './peer-session.js';
 import { PersistQueue, forgetRoom, incomingFile, loadRoom, roomRecord, saveRoom } from './receive-store.js';
@@ -58,8 +59,8 @@ export class ReceiverController extends EventTarget {
     this.folderName = '';
     /** @type {string} a Phase (transfer/receive-phase.js); moved only by movePhase */
     this.phase = Phase.CONNECTING;
-    this.fatal = '';
-    this.statusText = 'Connecting…';
+    this.fatal = /** @type {import('./i18n.js').Message|null} */ (null);
+    this.statusText = msg('receive.status.connecting');
     this.wantsSent = 0;
     this.resumedFrom = 0;
     this.meter = new RateMeter();
@@ -83,7 +84,7 @@ export class ReceiverController extends EventTarget {
           this.lanes.closeAll();
           if (this.isFinal) return;
           this.stream.reset();
-          this.setStatus(Phase.CONNECTING, this.senderPresent ? 'Connection lost. Reconnecting…' : SENDER_AWAY);
+          this.setStatus(Phase.CONNECTING, this.senderPresent ? msg('receive.status.lost') : SENDER_AWAY);
         },
         control: (message) => this.onControl(message),
         bytes: (buffer) => this.onBytes(buffer),
@@ -102,7 +103,7 @@ export class ReceiverController extends EventTarget {
     return FINAL_PHASES.includes(this.phase);
   }
 
-  /** Move to `phase` with `text` on the status line; IllegalTransition if the table forbids it. */
+  /** Move to `phase` with `text` (a Message) on the status line; IllegalTransition if the table forbids it. */
   movePhase(phase, text, why = 'status') {
     this.phase = nextPhase(this.phase, phase, why);
     this.statusText = text;
@@ -156,7 +157,7 @@ export class ReceiverController extends EventTarget {
 
   onChannel() {
     this.stream.reset();
-    this.setStatus(this.accepted ? Phase.TRANSFERRING : Phase.READY, this.accepted ? 'Connected. Resuming…' : 'Connected.');
+    this.setStatus(this.accepted ? Phase.TRANSFERRING : Phase.READY, msg(this.accepted ? 'receive.status.resuming' : 'receive.status.connected'));
   }
 
   onBadFrame(error) {
@@ -164,13 +165,13 @@ export class ReceiverController extends EventTarget {
       console.warn('bad control frame from sender', error.message);
       return;
     }
-    this.fail(`The sender's file list was refused, so nothing was received: ${error.message}. Ask the sender to change that (rename the file, or send a long text as a file) and share again.`);
+    this.fail(msg('receive.fail.manifestRefused', { error: errorMessage(error) }));
   }
 
   onControl(message) {
     switch (message.t) {
       case 'manifest':
-        this.onManifest(message).catch((error) => this.fail(`Could not read the file list: ${error.message}`));
+        this.onManifest(message).catch((error) => this.fail(msg('receive.fail.manifestUnreadable', { error: errorMessage(error) })));
         break;
       case 'start':
         this.stream.onStart(message);
@@ -198,7 +199,7 @@ export class ReceiverController extends EventTarget {
     // A sender only ever adds files at the end: the files (and the sink's ids, their indices)
     // we know keep their places. A list that moves or drops one is the sender's violation.
     if (!this.files.every((known, f) => message.files[f] && fileKey(message.files[f]) === known.key)) {
-      this.fail("The sender's page changed its file list during the transfer (files moved or removed), so it was stopped. Ask the sender to share again.");
+      this.fail(msg('receive.fail.manifestChanged'));
       return;
     }
     const sameOffer = this.manifest?.id === message.id;
@@ -212,14 +213,13 @@ export class ReceiverController extends EventTarget {
     }
     checkMemoryFallback(this);
     if (this.phase === Phase.DONE && this.files.some((f) => f.status !== FileState.VERIFIED)) {
-      // The sender added files after we finished: they need a new Accept.
-      this.accepted = false;
+      this.accepted = false; // the sender added files after we finished: they need a new Accept
       this.wantsSent = 0;
-      this.movePhase(Phase.READY, 'Ready. Press Accept to download.', 'more files');
-      this.notice('info', 'The sender added more files.');
+      this.movePhase(Phase.READY, msg('receive.status.ready'), 'more files');
+      this.notice('info', msg('notice.moreFiles'));
     }
     if (this.accepted && !this.isFinal) this.resync();
-    else if (!this.isFinal) this.setStatus(Phase.READY, 'Ready. Press Accept to download.');
+    else if (!this.isFinal) this.setStatus(Phase.READY, msg('receive.status.ready'));
     this.changed();
   }
 
@@ -243,7 +243,7 @@ export class ReceiverController extends EventTarget {
   /** Ask for every file not yet complete, from the last verified block (`quiet`: no notice). */
   resync({ quiet = false } = {}) {
     if (!this.link.channelOpen || !this.manifest) return;
-    if (this.manifest.missing) this.setStatus(Phase.WAITING_SENDER, 'The sender is adding the files again after a reload. Waiting…');
+    if (this.manifest.missing) this.setStatus(Phase.WAITING_SENDER, msg('receive.status.readding'));
     const wanted = [];
     this.files.forEach((file, f) => {
       if (file.engine.isFinal || file.engine.state === FileState.VERIFYING) return;
@@ -258,13 +258,13 @@ export class ReceiverController extends EventTarget {
     }
     const held = this.verifiedBytes;
     if (!quiet && (this.wantsSent > 0 || this.wasPartial) && held > 0 && this.totalBytes > 0) {
-      this.notice('info', `Reconnected — resuming at ${Math.floor((100 * held) / this.totalBytes)}%.`);
+      this.notice('info', msg('notice.resuming', { percent: Math.floor((100 * held) / this.totalBytes) }));
       this.resumedFrom = held;
     }
     this.wantsSent++;
     this.stream.ensureSink();
     this.send({ t: 'want', files: wanted, lanes: MAX_LANES });
-    if (!this.manifest.missing) this.setStatus(Phase.TRANSFERRING, 'Receiving…');
+    if (!this.manifest.missing) this.setStatus(Phase.TRANSFERRING, msg('receive.status.receiving'));
   }
 
   // --- what receive-stream.js asks of its host (receive-end.js decides) -------------------

@@ -3,6 +3,7 @@
 // sealing layer reports (a wrong key, tampering). Each receiver's connection is its
 // PeerSession; what it may make the sender do is its SendSession's to decide.
 
+import { msg } from './i18n.js';
 import { iceServersWith } from './peer-session.js';
 import { AlarmGate } from './transfer/guards.js';
 import { SendReason, SendState } from './transfer/send-session.js';
@@ -84,7 +85,7 @@ function onSecurity(sc, alarms, { from, kind }) {
     if (answer) sc.sealed.send(from, 0, { k: 'alarm' });
     r.session.unverified();
     sc.closeLink(r);
-    if (answer) sc.notice('error', 'A connection could not be verified — someone may be tampering with the server. Nothing was sent to it.');
+    if (answer) sc.notice('error', msg('notice.unverified'));
   }
   sc.changed();
 }

@@ -8,6 +8,7 @@
 //
 // Events: 'change' (re-render), 'notice' (detail: {level, text}).
 
+import { msg } from './i18n.js';
 import { SenderLanes } from './lanes.js';
 import { ChangeThrottle, PeerSession } from './peer-session.js';
 import { sendLoop } from './send-loop.js';
@@ -258,7 +259,7 @@ export class SenderController extends EventTarget {
       (error) => {
         if (generation !== r.session.generation) return;
         r.session.sendFailed(String(error.message ?? error));
-        this.notice('error', `Sending stopped: ${r.session.detail}`);
+        this.notice('error', msg('notice.sendStopped', { error: r.session.detail }));
         this.changed();
       },
     );

@@ -16,6 +16,7 @@ import { moveTextBoxToShare, wireTextBox } from './text-box.js';
 import { isTextItem, textFile, textName, textOf, textProblem } from './text-items.js';
 import { portableUniquePaths } from './transfer/paths.js';
 import { SendState } from './transfer/send-session.js';
+import { errorMessage, formatList, localize, msg } from './i18n.js';
 import * as ui from './ui.js';
 import { senderStatus } from './view-model.js';
 import { fromBase64Url } from './util.js';
@@ -37,8 +38,9 @@ export function uniquePaths(files, taken = []) {
     Object.defineProperty(file, 'relativePath', { value: paths[n], configurable: true });
   });
   if (renamed.length) {
-    const listed = renamed.slice(0, 3).join('; ') + (renamed.length > 3 ? `; and ${renamed.length - 3} more` : '');
-    ui.notice('info', `Some names were changed so that every receiver can save them: ${listed}.`, { key: 'renamed' });
+    const first = renamed.slice(0, 3).join('; ');
+    const listed = renamed.length > 3 ? msg('notice.renamedMore', { names: first, count: renamed.length - 3 }) : first;
+    ui.notice('info', msg('notice.renamed', { names: listed }), { key: 'renamed' });
   }
   // Offer them in path order: that is how people look for a file in a long list.
   return [...files].sort((a, b) => relativePath(a).localeCompare(relativePath(b)));
@@ -136,10 +138,7 @@ export async function resumeSender(room, creator, config) {
   const saved = await store.load('rooms', room);
   if (saved?.role !== 'sender' || !Array.isArray(saved.files) || typeof creator.sign !== 'string') {
     session.removeItem(CREATOR_KEY(room));
-    ui.showMessage(
-      'This share has ended',
-      'This page shared files earlier, but their list is gone. Share the files again to get a new link.',
-    );
+    ui.showMessage(msg('error.shareEnded.title'), msg('error.shareEnded.text'));
     return;
   }
   await runSender({
@@ -172,7 +171,6 @@ async function runSender({ room, secretText, signSeed, token, shared, sources, c
   ui.renderShareLink(link);
   $('share-link').focus();
   /** @type {HTMLInputElement} */ ($('share-link')).select();
-  document.title = 'Sharing — p2pshare';
   const render = () => {
     ui.renderSender(sender, { onCancel: (peer) => sender.cancelReceiver(peer) });
     const states = [...sender.receivers.values()].map((r) => r.status);
@@ -192,11 +190,11 @@ async function runSender({ room, secretText, signSeed, token, shared, sources, c
       input.select();
       document.execCommand?.('copy');
     }
-    $('copy-link').textContent = 'Copied';
-    $('copy-status').textContent = 'Link copied';
+    localize($('copy-link'), 'share.copied');
+    localize($('copy-status'), 'share.linkCopied');
     setTimeout(() => {
-      $('copy-link').textContent = 'Copy link';
-      $('copy-status').textContent = '';
+      localize($('copy-link'), 'share.copyLink');
+      localize($('copy-status'), '');
     }, 2000);
   });
   const stop = async () => {
@@ -236,9 +234,9 @@ async function runSender({ room, secretText, signSeed, token, shared, sources, c
     const warning = $('local-warning');
     warning.hidden = false;
     const others = (config.urls ?? []).filter((url) => !/\/\/(127\.|localhost|\[::1\])/.test(url));
-    warning.textContent = others.length
-      ? `This link uses ${location.hostname}, which only works on this computer. For other devices, open p2pshare at ${others[0]} and share from there.`
-      : `This link uses ${location.hostname}, which only works on this computer. For other devices, open p2pshare at this computer's network address and share from there.`;
+    const host = location.hostname;
+    if (others.length) localize(warning, 'share.localOnlyAt', { host, url: others[0] });
+    else localize(warning, 'share.localOnly', { host });
   }
   if (sender.shared.missingFiles.length && sources.length) {
     // Handles from the file pickers were kept: one click gets the files back.
@@ -247,9 +245,9 @@ async function runSender({ room, secretText, signSeed, token, shared, sources, c
     button.addEventListener('click', async () => {
       try {
         const files = await filesFromSources(sources);
-        if (!sender.reattach(files)) ui.notice('warning', 'Those files have changed since they were shared; add them again.', { key: 'readd' });
+        if (!sender.reattach(files)) ui.notice('warning', msg('notice.filesChanged'), { key: 'readd' });
       } catch (error) {
-        ui.notice('error', `Could not open the files again: ${error.message}`, { key: 'readd' });
+        ui.notice('error', msg('notice.reopenFailed', { error: errorMessage(error) }), { key: 'readd' });
       }
     });
   }
@@ -259,10 +257,8 @@ async function runSender({ room, secretText, signSeed, token, shared, sources, c
       const matched = sender.reattach(files);
       if (!matched) {
         const names = sender.shared.missingFiles.map((s) => s.info.path);
-        const listed = names.slice(0, 3).join(', ') + (names.length > 3 ? `, and ${names.length - 3} more` : '');
-        ui.notice('warning', `Those are not the files that were shared here (name, size and date must match). Needed: ${listed}.`, {
-          key: 'readd',
-        });
+        const listed = names.length > 3 ? msg('notice.namesMore', { names: names.slice(0, 3).join(', '), count: names.length - 3 }) : formatList(names);
+        ui.notice('warning', msg('notice.notTheFiles', { names: listed }), { key: 'readd' });
       }
       else ui.clearNotice('readd');
       return;

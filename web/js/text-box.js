@@ -3,17 +3,18 @@
 // It says the limit, counts the bytes when a text comes near it, and refuses, saying why, a
 // text that cannot be sent; `send(text)` does the rest and returns a problem or null.
 
+import { localize, msg } from './i18n.js';
 import { $ } from './ui-dom.js';
 import { MAX_TEXT_BYTES, textBytes, textProblem } from './text-items.js';
 
 /** The byte count shows from this share of the limit on. */
 const COUNT_FROM = 0.8;
-const HINT = 'Up to 1 MiB of text (about a million letters). Longer? Send it as a file.';
+const HINT = msg('text.hint');
 
 /**
  * Hook up the box once. `send(text)` shares the text (share-page.js's shareText) and
  * returns null, or a problem ({message}) to show.
- * @param {(text: string) => {message: string}|null} send
+ * @param {(text: string) => {message: import('./i18n.js').Message}|null} send
  */
 export function wireTextBox(send) {
   const input = /** @type {HTMLTextAreaElement} */ ($('text-input'));
@@ -25,7 +26,7 @@ export function wireTextBox(send) {
     const bytes = text.length * 3 >= COUNT_FROM * MAX_TEXT_BYTES ? textBytes(text) : 0;
     if (bytes > MAX_TEXT_BYTES) hint(textProblem(text)?.message ?? HINT, 'error');
     else if (bytes >= COUNT_FROM * MAX_TEXT_BYTES) {
-      hint(`${bytes.toLocaleString('en')} of ${MAX_TEXT_BYTES.toLocaleString('en')} bytes (the limit for text).`, 'info');
+      hint(msg('text.count', { bytes, limit: MAX_TEXT_BYTES }), 'info');
     } else hint(HINT, 'info');
   };
   input.addEventListener('input', update);
@@ -41,10 +42,14 @@ export function wireTextBox(send) {
   update();
 }
 
-/** The line under the box: the limit, the byte count, or why a text was refused. */
-function hint(text, level) {
+/**
+ * The line under the box: the limit, the byte count, or why a text was refused (its message
+ * kept on it, so it follows a language switch).
+ * @param {import('./i18n.js').Message} message @param {'info'|'error'} level
+ */
+function hint(message, level) {
   const line = $('text-hint');
-  if (line.textContent !== text) line.textContent = text;
+  localize(line, message.key, message.params);
   line.dataset.level = level;
   line.setAttribute('role', level === 'error' ? 'alert' : 'status');
 }
@@ -53,6 +58,6 @@ function hint(text, level) {
 export function moveTextBoxToShare() {
   const box = $('text-box');
   $('share-text-slot').append(box);
-  $('text-label').textContent = 'Add text to this share';
-  $('send-text').textContent = 'Add text';
+  localize($('text-label'), 'text.labelShare');
+  localize($('send-text'), 'text.add');
 }

@@ -7,6 +7,7 @@
 // counts the invisible direction characters that can make a text read differently from
 // what is copied, so the page can say so.
 
+import { msg, t } from './i18n.js';
 import { MAX_TEXT_BYTES, MAX_TEXT_ITEMS } from './wire.js';
 
 export { MAX_TEXT_BYTES, MAX_TEXT_ITEMS };
@@ -27,21 +28,13 @@ export function textBytes(text) {
 /**
  * Why `text` cannot be sent as a text item (null: it can). `count` is how many text items
  * the share holds already.
- * @returns {null | {kind: 'empty'|'too-big'|'too-many', message: string, bytes: number}}
+ * @returns {null | {kind: 'empty'|'too-big'|'too-many', message: import('./i18n.js').Message, bytes: number}}
  */
 export function textProblem(text, count = 0) {
   const bytes = textBytes(text);
-  if (!text.trim()) return { kind: 'empty', bytes, message: 'Type or paste some text first.' };
-  if (bytes > MAX_TEXT_BYTES) {
-    return {
-      kind: 'too-big',
-      bytes,
-      message: `This text is ${bytes.toLocaleString('en')} bytes: over the limit for text, ${MAX_TEXT_BYTES.toLocaleString('en')} bytes (1 MiB). Save it in a file and send the file instead.`,
-    };
-  }
-  if (count >= MAX_TEXT_ITEMS) {
-    return { kind: 'too-many', bytes, message: `A share holds at most ${MAX_TEXT_ITEMS} texts. Put the rest in a file, or start another share.` };
-  }
+  if (!text.trim()) return { kind: 'empty', bytes, message: msg('text.empty') };
+  if (bytes > MAX_TEXT_BYTES) return { kind: 'too-big', bytes, message: msg('text.tooBig', { bytes, limit: MAX_TEXT_BYTES }) };
+  if (count >= MAX_TEXT_ITEMS) return { kind: 'too-many', bytes, message: msg('text.tooMany', { count: MAX_TEXT_ITEMS }) };
   return null;
 }
 
@@ -96,27 +89,31 @@ export function bidiControls(text) {
  * The text of a received item's bytes: strict UTF-8 (a byte order mark is kept, so the
  * text is exactly what was sent), or why not.
  * @param {ArrayBuffer|Uint8Array} bytes
- * @returns {{text: string, bidi: number} | {error: string}}
+ * @returns {{text: string, bidi: number} | {error: import('./i18n.js').Message}}
  */
 export function decodeText(bytes) {
   let text;
   try {
     text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
   } catch {
-    return { error: 'This text is not valid UTF-8, so it is not shown.' };
+    return { error: msg('text.invalidUtf8') };
   }
   return { text, bidi: bidiControls(text) };
 }
 
 /**
- * "3 files and 1 text", for a list of FileInfos.
+ * "3 files and 1 text", for a list of FileInfos, in the current language.
  * @param {import('./wire.js').FileInfo[]} infos
  */
 export function itemsPhrase(infos) {
   const texts = infos.filter(isTextItem).length;
-  const files = infos.length - texts;
-  const parts = [];
-  if (files || !texts) parts.push(`${files} ${files === 1 ? 'file' : 'files'}`);
-  if (texts) parts.push(`${texts} ${texts === 1 ? 'text' : 'texts'}`);
-  return parts.join(' and ');
+  return countsPhrase(infos.length - texts, texts);
+}
+
+/** "2 files", "1 text", "3 files and 1 text" (`nothing`: what none is called). */
+export function countsPhrase(files, texts, nothing = 'common.files') {
+  if (!files && !texts) return t(nothing, { count: 0 });
+  if (!texts) return t('common.files', { count: files });
+  if (!files) return t('common.texts', { count: texts });
+  return t('common.filesAndTexts', { files: t('common.files', { count: files }), texts: t('common.texts', { count: texts }) });
 }

@@ -3,6 +3,7 @@
 // goes in as textContent (never HTML, so no markup runs and no link is made clickable), with
 // `dir="auto"` and CSS `unicode-bidi: plaintext` so it cannot reorder the page around it.
 
+import { localize, t, translate } from './i18n.js';
 import { isTextItem } from './text-items.js';
 
 const COPIED_FOR_MS = 3000;
@@ -20,13 +21,13 @@ export function renderTextItem(slot, file) {
     delete slot.dataset.shown;
     return;
   }
-  if (slot.dataset.shown) return; // a verified text does not change: keep the selection
-  slot.dataset.shown = '1';
+  if (slot.dataset.shown === document.documentElement.lang) return; // a verified text does not change: keep the selection
+  slot.dataset.shown = document.documentElement.lang;
   if ('error' in shown) {
     const error = document.createElement('p');
     error.className = 'notice error';
     error.dataset.testid = 'text-error';
-    error.textContent = shown.error;
+    error.textContent = translate(shown.error);
     slot.replaceChildren(error);
     return;
   }
@@ -36,7 +37,7 @@ export function renderTextItem(slot, file) {
   text.dir = 'auto';
   text.tabIndex = 0; // it scrolls: reachable by keyboard
   text.setAttribute('role', 'region');
-  text.setAttribute('aria-label', `Text ${file.info.path}`);
+  text.setAttribute('aria-label', t('text.itemLabel', { path: file.info.path }));
   text.textContent = shown.text;
   const parts = [text];
   if (shown.bidi) parts.push(bidiWarning(shown.bidi));
@@ -48,9 +49,7 @@ function bidiWarning(count) {
   const warning = document.createElement('p');
   warning.className = 'notice warning text-warning';
   warning.dataset.testid = 'text-warning';
-  warning.textContent =
-    `This text contains ${count} invisible direction ${count === 1 ? 'character' : 'characters'} (bidi controls) ` +
-    'that can make it read differently from what is copied. Check what you paste.';
+  warning.textContent = t('text.bidiWarning', { count });
   return warning;
 }
 
@@ -61,14 +60,14 @@ function copyTools(value, path) {
   button.type = 'button';
   button.className = 'small';
   button.dataset.testid = 'copy-text';
-  button.textContent = 'Copy';
-  button.setAttribute('aria-label', `Copy the text ${path}`);
+  button.textContent = t('text.copy');
+  button.setAttribute('aria-label', t('text.copyLabel', { path }));
   const status = document.createElement('span');
   status.className = 'hint';
   status.setAttribute('aria-live', 'polite');
   button.addEventListener('click', async () => {
-    status.textContent = (await copyText(value)) ? 'Copied.' : 'Could not copy: select the text above and copy it yourself.';
-    setTimeout(() => (status.textContent = ''), COPIED_FOR_MS);
+    localize(status, (await copyText(value)) ? 'text.copied' : 'text.copyFailed');
+    setTimeout(() => localize(status, ''), COPIED_FOR_MS);
   });
   row.append(button, status);
   return row;

@@ -1,21 +1,19 @@
 // The nearby panel and the prompts of offers to this device, rendered from NearbyController.
-// Names and labels come from other devices (and the server): only ever set as textContent.
+// Names and labels come from other devices (and the server): only ever set as textContent,
+// as are the catalogues' texts (i18n.js).
 
+import { formatBytes, formatList, formatListParts, t } from './i18n.js';
+import { countsPhrase } from './text-items.js';
 import { InState, OutState } from './transfer/nearby-offer.js';
 import { $, reconcile, setText } from './ui-dom.js';
-import { formatBytes } from './util.js';
-
-const plural = (n, one, many) => `${n} ${n === 1 ? one : many}`;
 
 /** "2 files and 1 text, 12.4 MB: a.txt, b.pdf, …" (the names, if any, as plain text) */
 export function summaryText(summary) {
-  const files = summary.count - summary.texts;
-  const parts = [];
-  if (files) parts.push(plural(files, 'file', 'files'));
-  if (summary.texts) parts.push(plural(summary.texts, 'text', 'texts'));
-  const what = parts.join(' and ') || 'nothing';
-  const names = summary.names.length ? `: ${summary.names.join(', ')}${summary.count > summary.names.length ? ', …' : ''}` : '';
-  return `${what}, ${formatBytes(summary.bytes)}${names}`;
+  const what = countsPhrase(summary.count - summary.texts, summary.texts, 'common.nothing');
+  const size = formatBytes(summary.bytes);
+  if (!summary.names.length) return t('nearby.summary', { what, size });
+  const names = formatList(summary.count > summary.names.length ? [...summary.names, '…'] : summary.names, 'unit');
+  return t('nearby.summaryNames', { what, size, names });
 }
 
 /** What a device's row says about our latest offer to it. */
@@ -23,21 +21,21 @@ export function offerText(entry, name) {
   const { state, reason } = entry.offer;
   switch (state) {
     case OutState.COMMITTED:
-      return 'Asking…';
+      return t('nearby.offer.asking');
     case OutState.OFFERED:
-      return `Waiting for ${name} to accept.`;
+      return t('nearby.offer.offered', { name });
     case OutState.CONFIRMING:
-      return `${name} accepted. Send only if it shows the same code.`;
+      return t('nearby.offer.confirming', { name });
     case OutState.LINKED:
-      return `${name} accepted: sending (see People).`;
+      return t('nearby.offer.linked', { name });
     case OutState.DECLINED:
-      return `${name} declined.`;
+      return t('nearby.offer.declined', { name });
     case OutState.EXPIRED:
-      return 'No answer: the offer ran out. Tap the device to ask again.';
+      return t('nearby.offer.expired');
     case OutState.CANCELLED:
-      return reason === 'gone' ? `${name} left before answering.` : reason === 'cancel' ? `${name} cancelled.` : 'Cancelled.';
+      return reason === 'gone' ? t('nearby.offer.gone', { name }) : reason === 'cancel' ? t('nearby.offer.theyCancelled', { name }) : t('nearby.offer.cancelled');
     default:
-      return 'The offer failed (a message was changed or out of turn). Tap the device to try again.';
+      return t('nearby.offer.failed');
   }
 }
 
@@ -68,7 +66,8 @@ function deviceItem(key, handlers) {
   code.className = 'code-line';
   const codeValue = document.createElement('b');
   codeValue.dataset.testid = 'verify-code';
-  code.append('Code ', codeValue);
+  const codeLabel = document.createElement('span');
+  code.append(codeLabel, codeValue);
   const actions = document.createElement('span');
   actions.className = 'actions';
   status.append(code, text, actions);
@@ -94,37 +93,39 @@ export function renderNearby(nearby, view) {
     const [latest] = nearby.offersTo(peer.id);
     const selected = view.mode === 'home' && view.selected.has(peer.id);
     main.setAttribute('aria-pressed', String(selected));
-    main.title = view.mode === 'home' ? `Select ${peer.name}, then choose what to send` : `Send this share to ${peer.name}`;
+    main.title = t(view.mode === 'home' ? 'nearby.selectTitle' : 'nearby.sendTitle', { name: peer.name });
     const status = /** @type {HTMLElement} */ (li.querySelector('.device-status'));
     const codeLine = /** @type {HTMLElement} */ (li.querySelector('.code-line'));
     const actions = /** @type {HTMLElement} */ (li.querySelector('.actions'));
     status.hidden = !latest && !selected;
     // A code means something only while the offer runs or once it was sent on.
     codeLine.hidden = !latest?.code || !(latest.offer.open || latest.offer.state === OutState.LINKED);
+    setText(/** @type {HTMLElement} */ (codeLine.firstElementChild), t('nearby.codeLabel'));
     setText(li.querySelector('[data-testid="verify-code"]'), latest?.code ?? '');
-    setText(status.children[1], latest ? offerText(latest, peer.name) : selected ? 'Selected.' : '');
+    setText(status.children[1], latest ? offerText(latest, peer.name) : selected ? t('nearby.selected') : '');
     li.dataset.offer = latest?.offer.state ?? '';
     const wanted = latest?.offer.state === OutState.CONFIRMING ? 'confirm' : latest?.offer.open ? 'cancel' : '';
     // Keyed by the offer too: the buttons of an earlier offer never act on a newer one.
-    if (actions.dataset.shows !== `${wanted}:${latest?.o}`) {
-      actions.dataset.shows = `${wanted}:${latest?.o}`;
+    const shows = `${wanted}:${latest?.o}:${document.documentElement.lang}`;
+    if (actions.dataset.shows !== shows) {
+      actions.dataset.shows = shows;
       const o = latest?.o;
       actions.replaceChildren(
-        ...(wanted === 'confirm' ? [button('Same code: send', 'primary', () => view.onConfirm(o))] : []),
-        ...(wanted ? [button('Cancel', '', () => view.onCancel(o))] : []),
+        ...(wanted === 'confirm' ? [button(t('nearby.sameCode'), 'primary', () => view.onConfirm(o))] : []),
+        ...(wanted ? [button(t('common.cancel'), '', () => view.onCancel(o))] : []),
       );
     }
   });
   const hint = !nearby.visible
-    ? 'Turn on “Visible to devices nearby” to see the devices on this network and be seen by them. A private window starts with it off.'
+    ? 'nearby.hint.hidden'
     : nearby.state !== 'open'
-      ? 'Connecting…'
+      ? 'nearby.hint.connecting'
       : !peers.length
-        ? 'No other device here yet. Open p2pshare on another device on this network.'
+        ? 'nearby.hint.alone'
         : view.mode === 'home'
-          ? 'Tap devices to choose them, then choose files or type a text: they are asked to accept.'
-          : 'Tap a device to send it this share. It is asked to accept first.';
-  setText($('nearby-hint'), hint);
+          ? 'nearby.hint.home'
+          : 'nearby.hint.share';
+  setText($('nearby-hint'), t(hint, { visible: t('nearby.visible') }));
 }
 
 /** A prompt's Accept works only after this long on screen: a tap meant for what it pushed down must not accept. */
@@ -153,14 +154,14 @@ export function renderPrompts(nearby, nowMs = Date.now()) {
     const value = document.createElement('b');
     value.dataset.testid = 'verify-code';
     value.className = 'code';
-    code.append('Code ', value, ' — the other screen should show the same code. If not, decline.');
+    code.append(document.createElement('span'), value, document.createElement('span'));
     const actions = document.createElement('div');
     actions.className = 'actions';
-    const accept = button('Accept', 'primary', () => nearby.answerOffer(o, true));
+    const accept = button('', 'primary', () => nearby.answerOffer(o, true));
     accept.dataset.testid = 'accept-offer';
-    const decline = button('Decline', '', () => nearby.answerOffer(o, false));
+    const decline = button('', '', () => nearby.answerOffer(o, false));
     decline.dataset.testid = 'decline-offer';
-    const cancel = button('Cancel', '', () => nearby.cancelOffer(o));
+    const cancel = button('', '', () => nearby.cancelOffer(o));
     cancel.className = 'offer-cancel';
     actions.append(accept, decline, cancel);
     node.append(title, what, names, code, actions);
@@ -172,26 +173,37 @@ export function renderPrompts(nearby, nowMs = Date.now()) {
   items.forEach((node, n) => {
     const [, entry] = prompts[n];
     // Who it was when it offered; another device may take the same name, so say when one has.
-    const from = `“${entry.fromName}”${entry.fromDevice ? ` (${entry.fromDevice})` : ''}`;
-    const twin = (nameCount.get(entry.fromName) ?? 0) > 1 ? ' Careful: more than one device here uses this name.' : '';
     const accepted = entry.offer.state === InState.ACCEPTED;
-    setText(node.children[0], accepted ? `Accepted: waiting for ${from}…` : `${from} wants to send you${twin ? '' : ':'}${twin}`);
+    const name = entry.fromName;
+    const twin = (nameCount.get(name) ?? 0) > 1 ? ` ${t('nearby.prompt.twin')}` : '';
+    const title = accepted
+      ? t('nearby.prompt.waitingFor', { name })
+      : t(entry.fromDevice ? 'nearby.prompt.fromDevice' : 'nearby.prompt.from', { name, device: entry.fromDevice }) + twin;
+    setText(node.children[0], title);
     const summary = entry.summary;
     setText(node.children[1], summaryText({ ...summary, names: [] }));
     const names = /** @type {HTMLElement} */ (node.children[2]);
-    if (names.dataset.for !== entry.o) {
+    if (names.dataset.for !== `${entry.o}:${document.documentElement.lang}`) {
       // Each name isolated: one name's direction characters cannot reorder the others.
-      names.dataset.for = entry.o;
+      names.dataset.for = `${entry.o}:${document.documentElement.lang}`;
+      const more = summary.count > summary.names.length ? ['…'] : [];
+      const parts = formatListParts([...summary.names, ...more]);
       names.replaceChildren(
-        ...summary.names.flatMap((name, i) => {
+        ...parts.map((part) => {
+          if (part.type !== 'element') return part.value;
           const isolated = document.createElement('bdi');
-          isolated.textContent = name;
-          return i ? [', ', isolated] : [isolated];
+          isolated.textContent = part.value;
+          return isolated;
         }),
-        ...(summary.count > summary.names.length ? [', …'] : []),
       );
     }
     names.hidden = !summary.names.length;
+    const [before, , after] = node.children[3].children;
+    setText(before, t('nearby.prompt.codeBefore'));
+    setText(after, t('nearby.prompt.codeAfter'));
+    setText(node.querySelector('[data-testid="accept-offer"]'), t('nearby.accept'));
+    setText(node.querySelector('[data-testid="decline-offer"]'), t('nearby.decline'));
+    setText(node.querySelector('.offer-cancel'), t('common.cancel'));
     setText(node.querySelector('[data-testid="verify-code"]'), entry.code);
     node.dataset.state = entry.offer.state;
     const armed = nowMs - entry.promptedMs >= ARM_MS;

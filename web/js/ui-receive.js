@@ -1,12 +1,14 @@
 // The receiving page's DOM: the file list (one row per file: status, progress, Save), the
 // overall progress with speed and time left, and the controls that apply. Peer-given text
-// (file names, text items: text-view.js) only ever goes in via textContent.
+// (file names, text items: text-view.js) only ever goes in via textContent, as do the
+// catalogues' texts (i18n.js).
 
 import { readText, savedFiles } from './delivery.js';
 import { isTextItem, itemsPhrase } from './text-items.js';
 import { renderTextItem } from './text-view.js';
 import { $, reconcile, setText } from './ui-dom.js';
-import { formatBytes, formatDuration, formatSpeed } from './util.js';
+import { formatBytes, formatDuration, formatNumber, formatSpeed, t } from './i18n.js';
+import { MEMORY_CAP_BYTES } from './sink.js';
 import { fileRow, peerTag } from './view-model.js';
 
 const STALL_NOTICE_S = 10;
@@ -20,16 +22,15 @@ export function renderReceiver(receiver, { onSave }) {
   const files = receiver.files;
   const total = receiver.totalBytes;
   if (receiver.manifest) {
-    setText(
-      $('receive-summary'),
-      `${itemsPhrase(files.map((f) => f.info))}, ${formatBytes(total)} in all.${receiver.manifest.missing ? ' (The sender is re-adding some of them.)' : ''}`,
-    );
+    const params = { items: itemsPhrase(files.map((f) => f.info)), size: formatBytes(total) };
+    setText($('receive-summary'), t(receiver.manifest.missing ? 'receive.summaryReadding' : 'receive.summary', params));
   }
   const list = $('receive-files');
   const items = reconcile(list, files.map((f) => f.key), () => {
     const li = document.createElement('li');
     const name = document.createElement('span');
     name.className = 'name';
+    name.dir = 'auto'; // the sender's name for it, in its own direction
     const status = document.createElement('span');
     status.className = 'file-status';
     status.dataset.testid = 'file-status';
@@ -40,7 +41,6 @@ export function renderReceiver(receiver, { onSave }) {
     const save = document.createElement('button');
     save.type = 'button';
     save.className = 'small';
-    save.textContent = 'Save';
     save.hidden = true;
     save.addEventListener('click', () => {
       const file = receiver.files.find((f) => f.key === li.dataset.key);
@@ -63,7 +63,8 @@ export function renderReceiver(receiver, { onSave }) {
     }
     renderTextItem(/** @type {HTMLElement} */ (slot), file);
     save.hidden = view.saveHidden;
-    save.setAttribute('aria-label', `Save ${file.info.path} again`);
+    setText(save, t('receive.save'));
+    save.setAttribute('aria-label', t('receive.saveAgain', { path: file.info.path }));
     setText(name, file.info.path);
     status.dataset.name = file.info.path;
     status.dataset.size = String(file.info.size);
@@ -72,7 +73,7 @@ export function renderReceiver(receiver, { onSave }) {
     status.dataset.status = file.status;
     setText(status, view.text);
     progress.value = view.fraction;
-    progress.setAttribute('aria-label', `${file.info.path}: ${view.text}`);
+    progress.setAttribute('aria-label', t('receive.fileProgress', { path: file.info.path, status: view.text }));
     progress.hidden = view.progressHidden;
     setText(size, formatBytes(file.info.size));
   });
@@ -89,33 +90,34 @@ export function renderReceiver(receiver, { onSave }) {
     /** @type {HTMLProgressElement} */ ($('overall-progress')).value = fraction;
     const rate = receiver.rate;
     const eta = rate > 0 ? formatDuration((total - got) / rate) : '';
-    const parts = [`${Math.floor(fraction * 100)}%`, `${formatBytes(got)} of ${formatBytes(total)}`];
+    const parts = [
+      t('common.percent', { percent: Math.floor(fraction * 100) }),
+      t('receive.gotOf', { got: formatBytes(got), total: formatBytes(total) }),
+    ];
     const stalledS = Math.floor((now - lastReceived.at) / 1000);
     if (receiver.phase === 'transferring' && stalledS >= STALL_NOTICE_S && got < total) {
-      parts.push(`nothing from the sender for ${stalledS} s: their page may be closed, asleep or offline`);
+      parts.push(t('receive.stalled', { time: formatDuration(stalledS) }));
     } else if (receiver.phase === 'transferring' && rate > 0) {
-      parts.push(formatSpeed(rate), eta ? `${eta} left` : '');
+      parts.push(formatSpeed(rate), eta ? t('common.timeLeft', { time: eta }) : '');
     }
-    setText($('overall-text'), parts.filter(Boolean).join(' · '));
+    setText($('overall-text'), parts.filter(Boolean).join(t('common.separator')));
   }
   const zip = $('save-zip');
   const verified = savedFiles(files).filter((f) => f.status === 'verified' && !f.savedToFolder);
   zip.hidden = receiver.phase !== 'done' || verified.length < 2 || (receiver.mode === 'memory' && !verified.every((f) => f.blob));
   const me = receiver.signaling.welcome?.peer;
-  setText($('whoami'), me ? `The sender sees you as “${peerTag(me)}”.` : '');
+  setText($('whoami'), me ? t('receive.whoami', { tag: peerTag(me) }) : '');
 
   const accept = /** @type {HTMLButtonElement} */ ($('accept'));
   const canAccept = Boolean(receiver.manifest) && !receiver.isFinal;
   accept.hidden = (receiver.accepted && receiver.wantsSent > 0) || receiver.isFinal;
   accept.disabled = !canAccept;
-  setText(accept, receiver.accepted ? 'Resume download' : 'Accept and download');
+  setText(accept, t(receiver.accepted ? 'receive.resume' : 'receive.accept'));
   $('pick-folder').hidden = !receiver.caps.pickFolder || receiver.wantsSent > 0 || receiver.isFinal || !receiver.manifest;
   $('cancel-receive').hidden = !(receiver.phase === 'transferring' || (receiver.accepted && !receiver.isFinal));
   let destination = '';
-  if (receiver.folder) destination = `Files will be saved in the folder “${receiver.folderName}”.`;
-  else if (receiver.mode === 'memory')
-    destination =
-      'This page is not secure (plain http), so files are kept in memory (up to 2 GB) and a reload starts over. For large files ask for the https:// link.';
-  else if (receiver.manifest && !receiver.isFinal) destination = 'Files go to your downloads as each one is verified.';
+  if (receiver.folder) destination = t('receive.destinationFolder', { folder: receiver.folderName });
+  else if (receiver.mode === 'memory') destination = t('receive.destinationMemory', { size: formatNumber(MEMORY_CAP_BYTES / 1e9, { style: 'unit', unit: 'gigabyte', unitDisplay: 'short' }) });
+  else if (receiver.manifest && !receiver.isFinal) destination = t('receive.destinationDownloads');
   setText($('destination'), destination);
 }

@@ -1,4 +1,5 @@
-// Small pure helpers shared by the other modules: encodings, ids, formatting.
+// Small pure helpers shared by the other modules: encodings, ids, backoff, rates. (Sizes,
+// speeds and times for people are formatted by i18n.js, in the page's language.)
 // No DOM, no I/O: usable from a page, a worker and Node's test runner.
 
 const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
@@ -97,36 +98,6 @@ export const utf8 = {
   encode: (/** @type {string} */ s) => new TextEncoder().encode(s),
   decode: (/** @type {Uint8Array} */ b) => new TextDecoder('utf-8', { fatal: true }).decode(b),
 };
-
-const UNITS = ['B', 'KB', 'MB', 'GB', 'TB'];
-
-/** Human size in SI units (what file managers show): 1 KB = 1000 B. */
-export function formatBytes(n) {
-  if (!Number.isFinite(n) || n < 0) return '?';
-  let unit = 0;
-  let value = n;
-  while (value >= 1000 && unit < UNITS.length - 1) {
-    value /= 1000;
-    unit++;
-  }
-  const digits = unit === 0 ? 0 : value < 10 ? 2 : value < 100 ? 1 : 0;
-  return `${value.toFixed(digits)} ${UNITS[unit]}`;
-}
-
-/** @param {number} bytesPerSecond */
-export function formatSpeed(bytesPerSecond) {
-  return `${formatBytes(bytesPerSecond)}/s`;
-}
-
-/** "2 h 5 min", "3 min 20 s", "45 s"; '' when unknown. */
-export function formatDuration(seconds) {
-  if (!Number.isFinite(seconds) || seconds < 0) return '';
-  const s = Math.round(seconds);
-  if (s < 60) return `${s} s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m} min ${s % 60} s`;
-  return `${Math.floor(m / 60)} h ${m % 60} min`;
-}
 
 /**
  * Exponential backoff with full jitter: a random delay in [base/2, min(cap, base * 2^attempt)].

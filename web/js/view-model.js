@@ -1,55 +1,58 @@
 // What the page shows, as plain data: the words and numbers for each row and status line,
-// computed from the controllers' state. Pure (no DOM): ui.js puts it on the page, and
-// web/test/view-model.test.mjs checks it, among others that nothing failed reads as done.
+// computed from the controllers' state, in the current language (i18n.js's t). Pure (no DOM):
+// ui.js puts it on the page, and web/test/view-model.test.mjs checks it, among others that
+// nothing failed reads as done.
 
+import { formatNumber, t, translate } from './i18n.js';
 import { SendReason, SendState } from './transfer/send-session.js';
 
+/** The catalogue key of a receiver's state on the sender's page. */
 const RECEIVER_STATUS = {
-  [SendState.CONNECTING]: 'Connecting…',
-  [SendState.CONNECTED]: 'Connected, has not started yet',
-  [SendState.TRANSFERRING]: 'Receiving',
-  [SendState.DONE]: 'Done: all files received and verified',
-  [SendState.FAILED]: 'Failed',
-  [SendState.GONE]: 'Left',
-  [SendState.CANCELLED]: 'Cancelled',
-  [SendState.WRONG_KEY]: 'Problem',
-  [SendState.UNVERIFIED]: 'Problem',
+  [SendState.CONNECTING]: 'share.receiverStatus.connecting',
+  [SendState.CONNECTED]: 'share.receiverStatus.connected',
+  [SendState.TRANSFERRING]: 'share.receiverStatus.receiving',
+  [SendState.DONE]: 'share.receiverStatus.done',
+  [SendState.FAILED]: 'share.receiverStatus.failed',
+  [SendState.GONE]: 'share.receiverStatus.gone',
+  [SendState.CANCELLED]: 'share.receiverStatus.cancelled',
+  [SendState.WRONG_KEY]: 'share.receiverStatus.problem',
+  [SendState.UNVERIFIED]: 'share.receiverStatus.problem',
+};
+
+const FAILURE = {
+  'disk-full': 'share.failure.diskFull',
+  'hash-mismatch': 'share.failure.hashMismatch',
+  protocol: 'share.failure.protocol',
 };
 
 /** What went wrong on the receiver's side with one file, from its `fail` reason. */
 export function failureText(reason, path) {
-  const what = path ? ` (${path})` : '';
-  switch (reason) {
-    case 'disk-full':
-      return `ran out of disk space${what}`;
-    case 'hash-mismatch':
-      return `received a file that did not verify${what}`;
-    case 'protocol':
-      return `refused a file that did not keep to the protocol${what}`;
-    default:
-      return `could not save a file${what}: ${reason}`;
-  }
+  const key = FAILURE[reason];
+  if (key) return path ? t(`${key}.path`, { path }) : t(key);
+  return path ? t('share.failure.other.path', { path, reason }) : t('share.failure.other', { reason });
 }
 
 /** The words for a SendSession's reason (empty when it has none worth saying). */
 export function reasonText(session) {
   switch (session.reason) {
     case SendReason.YOU_CANCELLED:
-      return 'cancelled by you';
+      return t('share.reason.youCancelled');
     case SendReason.THEY_CANCELLED:
-      return 'they cancelled the download';
+      return t('share.reason.theyCancelled');
     case SendReason.FILES_MISSING:
-      return 'waiting for you to add the files again';
+      return t('share.reason.filesMissing');
     case SendReason.WRONG_KEY:
-      return 'opened the link with a wrong or incomplete key';
+      return t('share.reason.wrongKey');
     case SendReason.UNVERIFIED:
-      return 'This connection could not be verified. Someone may be tampering with the server; no data was sent.';
+      return t('share.reason.unverified');
     case SendReason.SEND_ERROR:
       return session.detail;
     case SendReason.RECEIVER_FAILED: {
       const last = session.failures[session.failures.length - 1];
-      const more = session.failures.length > 1 ? ` and ${session.failures.length - 1} more` : '';
-      return last ? `${failureText(last.reason, last.path)}${more}` : '';
+      if (!last) return '';
+      const text = failureText(last.reason, last.path);
+      const more = session.failures.length - 1;
+      return more ? t('share.reason.andMore', { text, count: more }) : text;
     }
     default:
       return '';
@@ -69,12 +72,12 @@ export function peerTag(peer) {
 export function receiverRow(r, n, stopped) {
   const s = r.session;
   const state = s.state;
-  const label = `Receiver ${n} (${peerTag(r.peer)})${r.device ? ` · ${r.device}` : ''}`;
+  const label = t(r.device ? 'share.receiverDevice' : 'share.receiver', { n, tag: peerTag(r.peer), device: r.device });
   const why = reasonText(s);
-  let text = RECEIVER_STATUS[state] ?? state;
+  let text = RECEIVER_STATUS[state] ? t(RECEIVER_STATUS[state]) : state;
   if (state === SendState.WRONG_KEY || state === SendState.UNVERIFIED) text = why || text;
-  else if (why && state !== SendState.TRANSFERRING && state !== SendState.DONE) text = `${text}: ${why}`;
-  if (state === SendState.TRANSFERRING && !s.present) text = 'Receiving (their connection to the server dropped; files still flowing)';
+  else if (why && state !== SendState.TRANSFERRING && state !== SendState.DONE) text = t('share.receiverStatus.because', { status: text, why });
+  if (state === SendState.TRANSFERRING && !s.present) text = t('share.receiverStatus.receivingAway');
   return {
     label,
     state,
@@ -94,8 +97,10 @@ export function receiverRow(r, n, stopped) {
 
 /** The optional detail line of a receiver: "3 connections · 41 ms". */
 export function connectionDetail(lanes, rttMs) {
-  const count = `${lanes} connection${lanes === 1 ? '' : 's'}`;
-  return rttMs === null ? count : `${count} · ${rttMs < 10 ? rttMs.toFixed(1) : Math.round(rttMs)} ms`;
+  const count = t('share.connections', { count: lanes });
+  if (rttMs === null) return count;
+  const rtt = formatNumber(rttMs, { style: 'unit', unit: 'millisecond', unitDisplay: 'short', maximumFractionDigits: rttMs < 10 ? 1 : 0, minimumFractionDigits: rttMs < 10 ? 1 : 0 });
+  return t('share.connectionsRtt', { connections: count, rtt });
 }
 
 /** waiting | transferring | done | error over every receiver, for the page's transfer-state. */
@@ -115,21 +120,21 @@ export function senderStatus({ stopped, missing, states }) {
   const active = states.filter((s) => s === SendState.TRANSFERRING).length;
   const done = states.filter((s) => s === SendState.DONE).length;
   let text;
-  if (stopped) text = 'Sharing stopped. The link no longer works.';
-  else if (missing) text = 'Add the files again to continue sharing.';
-  else if (active) text = `Sending to ${active} ${active === 1 ? 'person' : 'people'}…`;
-  else if (state === 'error') text = 'A transfer failed; see below.';
-  else if (done) text = `${done} ${done === 1 ? 'person has' : 'people have'} all the files. The link keeps working while this page is open.`;
-  else text = 'Waiting for someone to open the link…';
-  return { state, text, title: active ? `Sending to ${active} — p2pshare` : 'Sharing — p2pshare' };
+  if (stopped) text = t('share.status.stopped');
+  else if (missing) text = t('share.status.missing');
+  else if (active) text = t('share.status.sending', { count: active });
+  else if (state === 'error') text = t('share.status.failed');
+  else if (done) text = t('share.status.done', { count: done });
+  else text = t('share.status.waiting');
+  return { state, text, title: active ? t('share.documentTitleSending', { count: active }) : t('share.documentTitle') };
 }
 
 const FILE_STATUS = {
-  pending: 'not started',
-  receiving: 'receiving',
-  verifying: 'checking',
-  verified: 'verified',
-  failed: 'failed',
+  pending: 'receive.fileStatus.pending',
+  receiving: 'receive.fileStatus.receiving',
+  verifying: 'receive.fileStatus.verifying',
+  verified: 'receive.fileStatus.verified',
+  failed: 'receive.fileStatus.failed',
 };
 
 /**
@@ -140,10 +145,10 @@ const FILE_STATUS = {
 export function fileRow(file, mode) {
   const arrived = Math.max(file.received, file.from);
   const fraction = file.info.size ? Math.min(1, arrived / file.info.size) : file.status === 'verified' ? 1 : 0;
-  let text = FILE_STATUS[file.status] ?? file.status;
-  if (file.status === 'receiving') text = `receiving ${Math.floor(fraction * 100)}%`;
-  if (file.status === 'failed') text = `failed: ${file.error}`;
-  if (file.status === 'verified' && file.error) text = `verified (${file.error})`;
+  let text = FILE_STATUS[file.status] ? t(FILE_STATUS[file.status]) : file.status;
+  if (file.status === 'receiving') text = t('receive.fileStatus.receivingPercent', { percent: Math.floor(fraction * 100) });
+  if (file.status === 'failed') text = t('receive.fileStatus.failedBecause', { error: translate(file.error) });
+  if (file.status === 'verified' && file.error) text = t('receive.fileStatus.verifiedBut', { error: translate(file.error) });
   return {
     text,
     fraction,

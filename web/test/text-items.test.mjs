@@ -20,6 +20,10 @@ import {
   textProblem,
 } from '../js/text-items.js';
 import { BLOCK_SIZE, WireError, checkTextItems, parseControl } from '../js/wire.js';
+import { translate } from '../js/i18n.js';
+import { useLanguage } from './catalogues.mjs';
+
+useLanguage('en');
 
 const manifest = (files) => JSON.stringify({ t: 'manifest', id: 'x', blockSize: BLOCK_SIZE, missing: 0, files });
 const text = (n, size = 5, extra = {}) => ({ path: `Text ${n}.txt`, size, mtime: 1, type: TEXT_TYPE, text: true, ...extra });
@@ -80,7 +84,7 @@ test('textProblem: empty, over the limit (saying it and what to do), too many', 
   const big = textProblem('é'.repeat(MAX_TEXT_BYTES / 2) + 'x');
   assert.equal(big.kind, 'too-big');
   assert.equal(big.bytes, MAX_TEXT_BYTES + 1);
-  assert.match(big.message, /1,048,577 bytes.*1,048,576 bytes.*file/);
+  assert.match(translate(big.message), /1,048,577 bytes.*1,048,576 bytes.*file/);
   assert.equal(textProblem('x', MAX_TEXT_ITEMS).kind, 'too-many');
   assert.equal(textProblem('x', MAX_TEXT_ITEMS - 1), null);
   assert.equal(textBytes('€😀'), 7);
@@ -105,7 +109,7 @@ test('decodeText: strict UTF-8, exactly the text (a BOM kept), or an error and n
   const bytes = new TextEncoder().encode('\ufeffhi \u202e!');
   assert.deepEqual(decodeText(bytes), { text: '\ufeffhi \u202e!', bidi: 1 });
   const bad = decodeText(new Uint8Array([0x68, 0xff, 0x69]));
-  assert.ok('error' in bad && /not valid UTF-8/.test(bad.error));
+  assert.ok('error' in bad && /not valid UTF-8/.test(translate(bad.error)));
   assert.ok(!('text' in bad));
   assert.ok('error' in decodeText(new Uint8Array([0xed, 0xa0, 0x80]))); // a lone surrogate
 });

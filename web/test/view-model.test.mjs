@@ -5,6 +5,9 @@ import { test } from 'node:test';
 import { ReceiveFile } from '../js/transfer/receive-file.js';
 import { SendReason, SendSession, SendState } from '../js/transfer/send-session.js';
 import { failureText, fileRow, receiverRow, senderState, senderStatus } from '../js/view-model.js';
+import { useLanguage } from './catalogues.mjs';
+
+useLanguage('en');
 
 const MIB = 1 << 20;
 
