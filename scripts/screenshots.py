@@ -71,6 +71,7 @@ def main() -> None:
                     bob.wait_for_function(PROMPT_CODE)
                     alice.wait_for_function(ROW_CODE)
                     alice.screenshot(path=str(OUT / f"nearby-offered-{shot}"), full_page=True)
+                    bob.wait_for_timeout(1000)  # Accept is armed after 0.8 s on screen
                     if width_name == "phone":
                         prompt = OUT / f"nearby-prompt-phone-{scheme}.png"
                         bob.screenshot(path=str(prompt), full_page=True)
