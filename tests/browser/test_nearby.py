@@ -79,6 +79,24 @@ def sender_code(person: Person, name: str) -> str:
     return code.text_content() or ""
 
 
+def offer_photo(a: Person, b: Person, photo: Path) -> None:
+    """Alice (a) picks Bob (b) among the devices she sees, then shares the photo: an offer."""
+    wait_seen(a, ["Bob"])
+    device(a, "Bob").click()
+    a.page.get_by_test_id("file-input").set_input_files(str(photo))
+
+
+def wait_offer_state(person: Person, name: str, state: str) -> Locator:
+    """The row of device `name` on `person`'s page, once its latest offer is in `state`."""
+    row = person.page.locator(".device-row", has=device(person, name))
+    person.page.wait_for_function(
+        "([row, state]) => row.dataset.offer === state",
+        arg=[row.element_handle(), state],
+        timeout=15_000,
+    )
+    return row
+
+
 def offer_prompt(person: Person) -> Locator:
     prompt = person.page.get_by_test_id("incoming-offer")
     prompt.wait_for(timeout=15_000)
@@ -178,15 +196,10 @@ def test_a_decline_is_reported_to_the_sender(
     people += [a, b]
     visible(a, "Alice")
     visible(b, "Bob")
-    wait_seen(a, ["Bob"])
-    device(a, "Bob").click()
-    a.page.get_by_test_id("file-input").set_input_files(str(photo))
+    offer_photo(a, b, photo)
     offer_prompt(b)
     b.page.get_by_test_id("decline-offer").click()
-    row = a.page.locator(".device-row", has=device(a, "Bob"))
-    a.page.wait_for_function(
-        "row => row.dataset.offer === 'declined'", arg=row.element_handle(), timeout=15_000
-    )
+    row = wait_offer_state(a, "Bob", "declined")
     assert "declined" in (row.text_content() or "")
     assert b.page.get_by_test_id("incoming-offer").count() == 0
     # Nobody joined the share: the link never left the sender.
@@ -222,9 +235,7 @@ def test_a_man_in_the_middle_shows_as_different_codes(
     swapper.install(a.page, b.page)
     visible(a, "Alice")
     visible(b, "Bob")
-    wait_seen(a, ["Bob"])
-    device(a, "Bob").click()
-    a.page.get_by_test_id("file-input").set_input_files(str(photo))
+    offer_photo(a, b, photo)
     code_a = sender_code(a, "Bob")
     if tamper:
         # The reveal does not match the commitment: refused, and said.
@@ -256,15 +267,10 @@ def test_with_confirm_the_link_waits_for_the_senders_own_yes(
     visible(a, "Alice")
     visible(b, "Bob")
     a.page.get_by_test_id("nearby-confirm").check()
-    wait_seen(a, ["Bob"])
-    device(a, "Bob").click()
-    a.page.get_by_test_id("file-input").set_input_files(str(photo))
+    offer_photo(a, b, photo)
     offer_prompt(b)
     b.page.get_by_test_id("accept-offer").click()
-    row = a.page.locator(".device-row", has=device(a, "Bob"))
-    a.page.wait_for_function(
-        "row => row.dataset.offer === 'confirming'", arg=row.element_handle(), timeout=15_000
-    )
+    row = wait_offer_state(a, "Bob", "confirming")
     time.sleep(1)
     # Accepted on Bob's side, but no link left Alice's: Bob is still waiting, nobody joined.
     assert b.page.get_by_test_id("incoming-offer").get_attribute("data-state") == "accepted"
